@@ -1,0 +1,159 @@
+//! What this kernel offers, asked once and cheaply: privileges, BTF, tracefs
+//! (mounted when missing), kprobes, tracepoints, BTF-typed tracepoints and
+//! traceable functions.
+
+use std::cell::OnceCell;
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+pub const TRACEFS: &str = "/sys/kernel/tracing";
+pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+
+fn effective_caps() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("CapEff:"))?;
+    u64::from_str_radix(line.trim_start_matches("CapEff:").trim(), 16).ok()
+}
+
+/// CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), else a clear error.
+pub fn check_privileges() -> Result<()> {
+    let caps = effective_caps().unwrap_or(0);
+    let has = |c: u32| caps & (1u64 << c) != 0;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        return Ok(());
+    }
+    bail!("needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) to load BPF programs: run it as root, e.g. with sudo")
+}
+
+/// Kernel BTF is what CO-RE relocates against.
+pub fn check_btf(custom: Option<&Path>) -> Result<()> {
+    let path = custom.unwrap_or(Path::new(VMLINUX_BTF));
+    if std::fs::metadata(path).is_err() {
+        bail!(
+            "no kernel BTF at {}: this kernel was built without CONFIG_DEBUG_INFO_BTF, which ironscope needs",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Mount tracefs at /sys/kernel/tracing when it is not there: tracepoint
+/// and kprobe attachment read event ids from it.
+pub fn ensure_tracefs() -> Result<()> {
+    if Path::new(TRACEFS).join("events").is_dir() {
+        return Ok(());
+    }
+    // An older layout: tracefs under debugfs.
+    if Path::new("/sys/kernel/debug/tracing/events").is_dir() {
+        return Ok(());
+    }
+    let src = CString::new("tracefs").expect("no NUL");
+    let dst = CString::new(TRACEFS).expect("no NUL");
+    // SAFETY: valid NUL-terminated strings; no data argument.
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            src.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        bail!("tracefs is not mounted and mounting it at {TRACEFS} failed: {err}");
+    }
+    Ok(())
+}
+
+fn tracefs_root() -> &'static str {
+    if Path::new(TRACEFS).join("events").is_dir() {
+        TRACEFS
+    } else {
+        "/sys/kernel/debug/tracing"
+    }
+}
+
+/// Lazily probed facts about the running kernel.
+#[derive(Default)]
+pub struct Kernel {
+    btf: OnceCell<Option<libbpf_rs::btf::Btf<'static>>>,
+    traceable: OnceCell<HashSet<String>>,
+}
+
+impl Kernel {
+    /// Whether the kernel can create kprobes at all.
+    pub fn has_kprobes(&self) -> bool {
+        Path::new("/sys/bus/event_source/devices/kprobe/type").exists()
+            || Path::new(tracefs_root()).join("kprobe_events").exists()
+    }
+
+    /// Whether tracepoint `category/name` exists (mounts tracefs if needed).
+    pub fn has_tracepoint(&self, category: &str, name: &str) -> bool {
+        if ensure_tracefs().is_err() {
+            return false;
+        }
+        Path::new(tracefs_root())
+            .join("events")
+            .join(category)
+            .join(name)
+            .is_dir()
+    }
+
+    /// Whether kernel BTF has a type of this name (e.g. `btf_trace_sched_switch`
+    /// for the tp_btf program of that tracepoint).
+    pub fn has_btf_type(&self, name: &str) -> bool {
+        let btf = self
+            .btf
+            .get_or_init(|| libbpf_rs::btf::Btf::from_vmlinux().ok());
+        btf.as_ref()
+            .is_some_and(|b| b.type_by_name::<libbpf_rs::btf::BtfType<'_>>(name).is_some())
+    }
+
+    /// Whether a kernel function can be hooked by fentry or kprobe.
+    pub fn is_traceable(&self, func: &str) -> bool {
+        self.traceable
+            .get_or_init(|| {
+                let _ = ensure_tracefs();
+                let list = std::fs::read_to_string(
+                    Path::new(tracefs_root()).join("available_filter_functions"),
+                )
+                .or_else(|_| std::fs::read_to_string("/proc/kallsyms"))
+                .unwrap_or_default();
+                list.lines()
+                    .filter_map(|l| {
+                        // "func [module]" or "addr t func [module]"
+                        let mut f = l.split_whitespace();
+                        let first = f.next()?;
+                        if first.len() >= 16 && first.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            f.nth(1)
+                        } else {
+                            Some(first)
+                        }
+                    })
+                    .map(str::to_string)
+                    .collect()
+            })
+            .contains(func)
+    }
+}
+
+/// The first of `names` the kernel can trace (functions renamed across versions).
+pub fn first_traceable<'a>(kernel: &Kernel, names: &[&'a str]) -> Option<&'a str> {
+    names.iter().copied().find(|n| kernel.is_traceable(n))
+}
+
+/// Read a small sysfs/procfs file as a trimmed string, with context.
+pub fn read_trimmed(path: &str) -> Result<String> {
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("reading {path}"))?
+        .trim()
+        .to_string())
+}

@@ -1,0 +1,99 @@
+//! Where rows and JSON lines go: line-buffered on a terminal, block-buffered
+//! otherwise but flushed after every poll (so `tool > file` shows lines
+//! within ~10 ms), and the time columns bcc's -T/-t add.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, LineWriter, Write};
+use std::os::fd::AsFd;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+enum Sink {
+    Line(LineWriter<File>),
+    Block(BufWriter<File>),
+}
+
+pub struct Output {
+    sink: Sink,
+    pub json: bool,
+}
+
+impl Output {
+    pub fn stdout(json: bool) -> Result<Output> {
+        let stdout = io::stdout();
+        let tty = stdout.is_terminal();
+        let fd = stdout
+            .as_fd()
+            .try_clone_to_owned()
+            .context("cannot use standard output")?;
+        let file = File::from(fd);
+        let sink = if tty {
+            Sink::Line(LineWriter::new(file))
+        } else {
+            Sink::Block(BufWriter::with_capacity(64 * 1024, file))
+        };
+        Ok(Output { sink, json })
+    }
+
+    fn w(&mut self) -> &mut dyn Write {
+        match &mut self.sink {
+            Sink::Line(w) => w,
+            Sink::Block(w) => w,
+        }
+    }
+
+    /// One table row (or header); the newline is added.
+    pub fn line(&mut self, s: &str) -> Result<()> {
+        let w = self.w();
+        w.write_all(s.as_bytes())?;
+        w.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// One JSON object as one line.
+    pub fn json_line(&mut self, v: &serde_json::Value) -> Result<()> {
+        let w = self.w();
+        serde_json::to_writer(&mut *w, v).map_err(io::Error::from)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.w().flush()?;
+        Ok(())
+    }
+}
+
+/// bcc's time columns: -T wall clock (HH:MM:SS), -t seconds since start.
+pub struct Clock {
+    start: Instant,
+    offset: time::UtcOffset,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock {
+    /// Reads the local UTC offset: call before any thread is started.
+    pub fn new() -> Clock {
+        Clock {
+            start: Instant::now(),
+            offset: time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC),
+        }
+    }
+
+    /// Wall-clock time of day, "HH:MM:SS".
+    pub fn hms(&self) -> String {
+        let now = time::OffsetDateTime::now_utc().to_offset(self.offset);
+        format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())
+    }
+
+    /// Seconds since the tool started.
+    pub fn elapsed(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+}
