@@ -220,6 +220,10 @@ impl Ctx {
             }
             self.verbose(format!("using {hook}: {}", alt.label));
             self.hook.set(Some(hook));
+            // Tests and scripts wait for this line instead of sleeping.
+            if std::env::var_os("IRONSCOPE_READY").is_some() {
+                eprintln!("{}: ready", self.tool);
+            }
             return Ok((skel, *alt));
         }
         if failures.is_empty() {

@@ -176,9 +176,14 @@ expect_count() {
 	[ "$got" -eq "$want" ] || fail "$got lines (want $want) in $(basename "$f") with all of: $*"
 }
 
-# pid_of OUTPUT: the N of the "pid=N" a vmt-* helper printed.
+# pid_of OUTPUT: the N of the first "pid=N" a vmt-* helper printed (not ppid=).
 pid_of() {
-	echo "$1" | sed -n 's/.*pid=\([0-9][0-9]*\).*/\1/p' | head -n 1
+	echo "$1" | sed -n 's/^\(.* \)\{0,1\}pid=\([0-9][0-9]*\).*/\2/p' | head -n 1
+}
+
+# ppid_of OUTPUT: the M of the first "ppid=M".
+ppid_of() {
+	echo "$1" | sed -n 's/.*ppid=\([0-9][0-9]*\).*/\1/p' | head -n 1
 }
 
 # Was LABEL (a hook, or a case name) selected by VMTEST_CASES?

@@ -12,7 +12,7 @@ check() {
 	ok=$(vmt-exec /vmtest/bin/vmt-true vmt-true alpha "two words") ||
 		fail "workload failed: $ok"
 	pid=$(pid_of "$ok")
-	ppid=$(echo "$ok" | sed -n 's/.*ppid=\([0-9]*\).*/\1/p' | head -n 1)
+	ppid=$(ppid_of "$ok")
 	# A path that does not exist: ret is -ENOENT, argv comes from the caller.
 	bad=$(vmt-exec /mnt/vmt-missing vmt-missing x y)
 	badpid=$(pid_of "$bad")
