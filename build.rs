@@ -53,22 +53,31 @@ fn rerun_for_tree(dir: &Path) {
 }
 
 fn main() {
-    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let bpf_dir = root.join("src/bpf");
     let vmlinux = root.join("vmlinux").join(arch_dir());
 
     rerun_for_tree(&bpf_dir);
     rerun_for_tree(&root.join("vmlinux"));
-    println!("cargo:rerun-if-changed={}", root.join("src/tools").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("src/tools").display()
+    );
 
     let mut skels = String::new();
     for src in sorted_entries(&bpf_dir, ".bpf.c") {
-        let file = src.file_name().and_then(|n| n.to_str()).expect("utf-8 file name");
+        let file = src
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name");
         let name = file.trim_end_matches(".bpf.c");
         let skel = out.join(format!("{name}.skel.rs"));
         SkeletonBuilder::new()
             .source(&src)
+            // Kept next to the skeleton: tests/hardening inspects the objects.
+            .obj(out.join(format!("{name}.bpf.o")))
             .clang_args([
                 "-Wall".to_string(),
                 "-Wno-unused-function".to_string(),
@@ -92,18 +101,51 @@ fn main() {
     // exporting `pub const TOOL: crate::tools::Tool`.
     let mut reg = String::new();
     let mut names = Vec::new();
+    let mut fuzz = Vec::new();
     for src in sorted_entries(&root.join("src/tools"), ".rs") {
-        let name = src.file_stem().and_then(|n| n.to_str()).expect("utf-8 file name").to_string();
+        let name = src
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name")
+            .to_string();
         if name == "mod" {
             continue;
         }
         println!("cargo:rerun-if-changed={}", src.display());
-        writeln!(reg, "#[path = {:?}]\npub mod {name};", src.display().to_string()).expect("write");
+        let text =
+            fs::read_to_string(&src).unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+        if text.contains("pub fn fuzz_record(") {
+            fuzz.push(name.clone());
+        }
+        writeln!(
+            reg,
+            "#[path = {:?}]\npub mod {name};",
+            src.display().to_string()
+        )
+        .expect("write");
         names.push(name);
     }
-    writeln!(reg, "/// Every tool, sorted by module name.\npub static ALL: &[&Tool] = &[").expect("write");
+    writeln!(
+        reg,
+        "/// Every tool, sorted by module name.\npub static ALL: &[&Tool] = &["
+    )
+    .expect("write");
     for n in &names {
         writeln!(reg, "    &{n}::TOOL,").expect("write");
+    }
+    writeln!(reg, "];").expect("write");
+    // Tools exporting `pub fn fuzz_record(&[u8]) -> Vec<String>` (decode one
+    // record, render its row and JSON line), which tests/hardening fuzzes.
+    writeln!(
+        reg,
+        "/// Decode one ring record and render its table and JSON lines.\n\
+         pub type FuzzRecord = fn(&[u8]) -> Vec<String>;\n\
+         /// Every tool's record decoder and formatters, for property tests.\n\
+         pub static FUZZ: &[(&str, FuzzRecord)] = &["
+    )
+    .expect("write");
+    for n in &fuzz {
+        writeln!(reg, "    ({n}::TOOL.name, {n}::fuzz_record),").expect("write");
     }
     writeln!(reg, "];").expect("write");
     fs::write(out.join("tools_registry.rs"), reg).expect("writing tools_registry.rs");

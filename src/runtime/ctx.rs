@@ -93,7 +93,7 @@ impl Ctx {
             None => None,
         };
         kernel::check_privileges()?;
-        kernel::check_btf(None)?;
+        kernel::check_btf(kernel::custom_btf().as_deref())?;
         let stop = Arc::new(AtomicBool::new(false));
         install_stop_handler(stop.clone())?;
         Ok(Ctx {
@@ -123,7 +123,10 @@ impl Ctx {
                 _ => false,
             };
             if set {
-                return Err(usage(format!("--{f} is not supported by {}: {why}", self.tool)));
+                return Err(usage(format!(
+                    "--{f} is not supported by {}: {why}",
+                    self.tool
+                )));
             }
         }
         Ok(())
@@ -176,9 +179,9 @@ impl Ctx {
         for alt in plan {
             // The object storage must outlive the skeleton; a few bytes per
             // attempt, made once at start-up.
-            let storage: &'static mut MaybeUninit<OpenObject> = Box::leak(Box::new(MaybeUninit::uninit()));
-            let mut open = B::default()
-                .open(storage)
+            let storage: &'static mut MaybeUninit<OpenObject> =
+                Box::leak(Box::new(MaybeUninit::uninit()));
+            let mut open = open_skel(B::default(), storage)
                 .with_context(|| format!("cannot open {}'s BPF object", self.tool))?;
             let mut sections = Vec::new();
             for mut prog in open.open_object_mut().progs_mut() {
@@ -230,18 +233,24 @@ impl Ctx {
             kinds.sort();
             kinds.dedup();
             let have: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
-            return Err(usage(format!(
-                "{} has no {:?} hook path (it has: {})",
-                self.tool,
-                mode,
-                have.join(", ")
-            )
-            .to_lowercase()));
+            // The tool's name already starts the line.
+            return Err(usage(
+                format!(
+                    "--attach {0:?}: no {0:?} hook path in this tool (it has: {1})",
+                    mode,
+                    have.join(", ")
+                )
+                .to_lowercase(),
+            ));
         }
         bail!(
             "cannot trace on this kernel: {}{}",
             failures.join("; "),
-            if self.common.verbose { "" } else { " (--verbose shows libbpf's log)" }
+            if self.common.verbose {
+                ""
+            } else {
+                " (--verbose shows libbpf's log)"
+            }
         )
     }
 
@@ -259,6 +268,27 @@ impl Ctx {
     }
 }
 
+/// Open a skeleton, relocating against `IRONSCOPE_BTF` when it is set.
+fn open_skel<B: SkelBuilder<'static>>(
+    builder: B,
+    storage: &'static mut MaybeUninit<OpenObject>,
+) -> libbpf_rs::Result<B::Output> {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(path) = kernel::custom_btf() else {
+        return builder.open(storage);
+    };
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        libbpf_rs::Error::from(std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    })?;
+    let opts = libbpf_rs::libbpf_sys::bpf_object_open_opts {
+        sz: std::mem::size_of::<libbpf_rs::libbpf_sys::bpf_object_open_opts>() as _,
+        // libbpf copies the path while opening.
+        btf_custom_path: path.as_ptr(),
+        ..Default::default()
+    };
+    builder.open_opts(opts, storage)
+}
+
 pub fn find_map<'o>(obj: &'o Object, name: &str) -> Result<libbpf_rs::Map<'o>> {
     obj.maps()
         .find(|m| m.name() == name)
@@ -268,7 +298,10 @@ pub fn find_map<'o>(obj: &'o Object, name: &str) -> Result<libbpf_rs::Map<'o>> {
 fn open_cgroup(path: &std::path::Path) -> Result<OwnedFd> {
     let f = File::open(path).map_err(|e| usage(format!("--cgroup {}: {e}", path.display())))?;
     if !f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(usage(format!("--cgroup {}: not a directory", path.display())));
+        return Err(usage(format!(
+            "--cgroup {}: not a directory",
+            path.display()
+        )));
     }
     // SAFETY: statfs on a valid fd into a zeroed struct.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };

@@ -10,6 +10,8 @@ use anyhow::{anyhow, Context, Result};
 use libbpf_rs::{MapCore, MapFlags, Object, RingBufferBuilder};
 
 use crate::runtime::ctx::{find_map, Ctx, POLL};
+use crate::runtime::error::is_broken_pipe;
+use crate::runtime::output::{closed_pipe, stdout_closed};
 
 /// How often lost events are reported while running.
 const LOST_REPORT: Duration = Duration::from_secs(1);
@@ -17,7 +19,11 @@ const LOST_REPORT: Duration = Duration::from_secs(1);
 impl Ctx {
     /// Poll the object's `events` ring buffer until a signal, `--duration`
     /// or a closed output; each record goes to `on_event`.
-    pub fn run_ring(&self, obj: &Object, mut on_event: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    pub fn run_ring(
+        &self,
+        obj: &Object,
+        mut on_event: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let events = find_map(obj, "events")?;
         let failed: RefCell<Option<anyhow::Error>> = RefCell::new(None);
         let mut builder = RingBufferBuilder::new();
@@ -35,6 +41,9 @@ impl Ctx {
         let result = loop {
             if self.stop_requested() {
                 break Ok(());
+            }
+            if stdout_closed() {
+                break Err(closed_pipe());
             }
             let polled = ring.poll(POLL).and_then(|()| ring.consume());
             if let Some(e) = failed.borrow_mut().take() {
@@ -58,6 +67,10 @@ impl Ctx {
                 return Err(e);
             }
         }
+        // A closed pipe ends the tool quietly.
+        if result.as_ref().is_err_and(is_broken_pipe) {
+            return result;
+        }
         self.out().flush()?;
         self.report_lost(obj, true);
         result
@@ -77,6 +90,9 @@ impl Ctx {
             loop {
                 if self.stop_requested() {
                     break;
+                }
+                if stdout_closed() {
+                    return Err(closed_pipe());
                 }
                 if wake.is_some_and(|w| Instant::now() >= w) {
                     break;
@@ -115,7 +131,11 @@ impl Ctx {
         let total = self.lost_events(obj);
         let before = self.lost_reported.replace(total);
         if total > before {
-            eprintln!("{}: lost {} events (ring buffer full)", self.tool, total - before);
+            eprintln!(
+                "{}: lost {} events (ring buffer full)",
+                self.tool,
+                total - before
+            );
         }
         if at_exit && total > 0 {
             eprintln!("{}: lost {} events in all", self.tool, total);
