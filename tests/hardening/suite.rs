@@ -297,16 +297,15 @@ pub fn stderr_without_ready(stderr: &str) -> String {
         .collect()
 }
 
-/// A pid no process has now (the highest free one below pid_max).
+/// A pid no process can have: pid_max itself (pids stay below it). A free
+/// pid below it could be taken at any moment while the workloads fork.
 pub fn free_pid() -> u32 {
     let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(32768);
-    (2..max)
-        .rev()
-        .find(|p| !Path::new(&format!("/proc/{p}")).exists())
-        .expect("a free pid")
+    assert!(!Path::new(&format!("/proc/{max}")).exists());
+    max
 }
 
 /// A field of /proc/PID/status in kB (VmRSS, VmHWM).

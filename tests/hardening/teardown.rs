@@ -55,9 +55,13 @@ fn stop_by_signal(t: &ToolInfo, sig: i32) {
     common::assert_no_bpf_left(&f);
 }
 
+/// Also runs the tool with IRONSCOPE_BTF at the kernel's own BTF, which
+/// takes the custom-BTF open path.
 fn stop_by_duration(t: &ToolInfo) {
     let mut cmd = t.command();
-    cmd.args(t.run_args()).args(["--duration", "1"]);
+    cmd.args(t.run_args())
+        .args(["--duration", "1"])
+        .env("IRONSCOPE_BTF", "/sys/kernel/btf/vmlinux");
     let started = Instant::now();
     let f = common::start_cmd(&mut cmd).wait(EXIT_WAIT);
     assert_eq!(
@@ -173,7 +177,7 @@ fn teardown_every_tool_every_way() {
         .map_err(|e| {
             let how = match stop {
                 Stop::Signal(_, name) => name.to_string(),
-                Stop::Duration => "--duration 1".into(),
+                Stop::Duration => "--duration 1, IRONSCOPE_BTF=/sys/kernel/btf/vmlinux".into(),
                 Stop::ClosedPipe => "closed pipe".into(),
             };
             format!("{} {} ({how}): {e}", t.name, t.run_args().join(" "))
