@@ -82,6 +82,22 @@ fn generic_cases(t: &ToolInfo, nopid: &str) -> Vec<Case> {
             &["--cgroup", "/nonexistent"],
         ),
         case(n, &base, &["--uid", "abc"], USAGE, &["--uid", "abc"]),
+        case(n, &base, &["--uid", "-1"], USAGE, &["--uid", "-1"]),
+        case(n, &base, &["--tid", "abc"], USAGE, &["--tid", "abc"]),
+        case(
+            n,
+            &base,
+            &["--comm", "0123456789abcdef"],
+            USAGE,
+            &["--comm"],
+        ),
+        case(
+            n,
+            &base,
+            &["--attach", "nosuchkind"],
+            USAGE,
+            &["--attach", "nosuchkind"],
+        ),
         case(n, &base, &["--no-such-flag"], USAGE, &["--no-such-flag"]),
     ];
     // This host has no working fentry: the tool must say so (or that it has
