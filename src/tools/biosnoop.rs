@@ -35,7 +35,8 @@ COMM and PID are the task that made the request (recorded when the kernel
 first sees it: block_io_start on 6.5+, else queue insert or issue), not the
 interrupt that completed it. T is the kernel's rwbs: R read, W write, F flush,
 D discard, then A readahead, S sync, M metadata (an F after the op is FUA).
-LAT(ms) is issue to completion; QUE(ms) is first sight to issue.";
+LAT(ms) is issue to completion; QUE(ms) is first sight to issue. SECTOR is
+- for requests without a position (cache flushes).";
 
 /// Trace block device I/O with PID and latency
 #[derive(Parser, Debug)]
@@ -70,6 +71,11 @@ fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
 }
 
+/// A request with no position (a cache flush) has sector -1 in the kernel.
+fn sector(e: &types::biosnoop_event) -> Option<u64> {
+    (e.sector != u64::MAX).then_some(e.sector)
+}
+
 fn header(a: &Args) -> String {
     let mut h = format!(
         "{:<11} {:<14} {:<7} {:<7} {:<4} {:<10} {:<7} ",
@@ -100,7 +106,7 @@ fn row(a: &Args, ev: &Event) -> String {
         e.pid,
         ev.disk,
         blk::rwbs(e.opflags),
-        e.sector,
+        sector(e).map_or("-".to_string(), |s| s.to_string()),
         e.bytes
     );
     if a.queue {
@@ -122,7 +128,7 @@ fn to_json(a: &Args, ev: &Event) -> serde_json::Value {
         "rwbs": blk::rwbs(e.opflags),
         "op": blk::op_name(e.opflags),
         "flags": blk::flag_names(e.opflags),
-        "sector": e.sector,
+        "sector": sector(e),
         "bytes": e.bytes,
         "lat_ms": ms(e.lat_ns),
         "error": e.error,
@@ -222,6 +228,11 @@ mod tests {
         assert_eq!(v["op"], "write");
         assert_eq!(v["bytes"], 16384);
         assert_eq!(v["que_ms"], 0.005);
+        let mut flush = event();
+        flush.e.sector = u64::MAX;
+        flush.e.opflags = blk::OP_FLUSH;
+        assert!(to_json(&a, &flush)["sector"].is_null());
+        assert!(row(&a, &flush).contains(" F    -          16384 "));
     }
 
     #[test]
