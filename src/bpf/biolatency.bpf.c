@@ -20,13 +20,6 @@ struct {
 
 static const struct biolatency_hist empty_hist;
 
-SEC("tp_btf/block_rq_issue")
-int BPF_PROG(blk_rq_issue, struct request *rq)
-{
-	blk_rq_issued(rq);
-	return 0;
-}
-
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(blk_rq_complete, struct request *rq, int error, unsigned int nr_bytes)
 {

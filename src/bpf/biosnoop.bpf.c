@@ -12,13 +12,6 @@ const volatile __u64 min_lat_ns = 0;
 /* Puts the record type in BTF so the skeleton generates it for Rust. */
 const struct biosnoop_event *unused_biosnoop_event __attribute__((unused));
 
-SEC("tp_btf/block_rq_issue")
-int BPF_PROG(blk_rq_issue, struct request *rq)
-{
-	blk_rq_issued(rq);
-	return 0;
-}
-
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(blk_rq_complete, struct request *rq, int error, unsigned int nr_bytes)
 {

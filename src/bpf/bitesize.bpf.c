@@ -2,6 +2,7 @@
  * Kbytes, per issuing command name. Request tracking: common/blk.bpf.h;
  * an entry is done with once its request is issued. */
 #include "common/vmlinux_all.bpf.h"
+#define BLK_OWN_ISSUE	/* counts at issue: its own block_rq_issue program */
 #include "common/blk.bpf.h"
 #include "common/maps.bpf.h"
 #include "bitesize.h"

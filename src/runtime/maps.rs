@@ -1,7 +1,10 @@
 //! Reading summary maps from user space.
 
 use anyhow::{Context, Result};
-use libbpf_rs::{MapCore, MapFlags};
+use libbpf_rs::{MapCore, MapFlags, Object};
+
+use crate::runtime::ctx::find_map;
+use crate::runtime::record;
 
 /// Every (key, value) of a hash map, removing each entry as it is read so
 /// the next interval starts from zero (what bcc's `dist.clear()` does).
@@ -26,4 +29,22 @@ pub fn take_all<M: MapCore>(map: &M) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         }
     }
     Ok(out)
+}
+
+/// `take_all` on the object's map `name`, each entry read as the
+/// skeleton's key and value types (entries of another size are skipped).
+pub fn take_all_as<K, V>(obj: &Object, name: &str) -> Result<Vec<(K, V)>>
+where
+    K: plain::Plain + Default,
+    V: plain::Plain + Default,
+{
+    let map = find_map(obj, name)?;
+    Ok(take_all(&map)?
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let k = record::read::<K>(&k, std::mem::size_of::<K>())?;
+            let v = record::read::<V>(&v, std::mem::size_of::<V>())?;
+            Some((k, v))
+        })
+        .collect())
 }

@@ -16,6 +16,7 @@ pub mod maps;
 pub mod missed;
 pub mod output;
 pub mod record;
+pub mod summary;
 pub mod users;
 
 pub use ctx::Ctx;

@@ -1,8 +1,6 @@
 //! biolatency: block I/O latency as log2 histograms, per disk or per flags.
 //! Kernel side: src/bpf/biolatency.bpf.c (maps: src/bpf/biolatency.h).
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use clap::Parser;
 use libbpf_rs::skel::Skel;
@@ -10,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::runtime::blk::{self, Disks};
 use crate::runtime::cli::{self, Common};
-use crate::runtime::ctx::find_map;
-use crate::runtime::{hist, maps, missed, record, Ctx};
+use crate::runtime::summary::{self, Every, Section};
+use crate::runtime::{hist, maps, missed, Ctx};
 use crate::skel::biolatency::{types, BiolatencySkelBuilder};
 use crate::tools::{Invocation, Tool};
 use crate::{set_disk_filter, set_filter};
@@ -44,9 +42,6 @@ the kernel first saw the request (queued time included). The issuer (for
 #[derive(Parser, Debug)]
 #[command(name = "biolatency", version, after_help = EXAMPLES)]
 struct Args {
-    /// Include a timestamp (HH:MM:SS) on each output
-    #[arg(short = 'T', long = "timestamp")]
-    timestamp: bool,
     /// Include OS queued time in I/O time
     #[arg(short = 'Q', long = "queued")]
     queued: bool,
@@ -65,12 +60,8 @@ struct Args {
     /// Also show the average and total latency of each histogram
     #[arg(short = 'e', long = "extension")]
     extension: bool,
-    /// Output interval, in seconds
-    #[arg(value_name = "INTERVAL", value_parser = cli::parse_interval)]
-    interval: Option<Duration>,
-    /// Number of outputs
-    #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
-    count: Option<u64>,
+    #[command(flatten)]
+    every: Every,
     #[command(flatten)]
     common: Common,
 }
@@ -86,24 +77,17 @@ struct Hist {
     count: u64,
 }
 
-fn read_hists(a: &Args, ctx_obj: &libbpf_rs::Object, disks: &Disks) -> Result<Vec<Hist>> {
-    let map = find_map(ctx_obj, "hists")?;
-    let mut out: Vec<Hist> = Vec::new();
-    for (k, v) in maps::take_all(&map)? {
-        let (Some(k), Some(v)) = (
-            record::read::<types::biolatency_key>(&k, std::mem::size_of::<types::biolatency_key>()),
-            record::read::<types::biolatency_hist>(&v, std::mem::size_of::<types::biolatency_hist>()),
-        ) else {
-            continue;
-        };
-        out.push(Hist {
+fn read_hists(a: &Args, obj: &libbpf_rs::Object, disks: &Disks) -> Result<Vec<Hist>> {
+    let mut out: Vec<Hist> = maps::take_all_as::<types::biolatency_key, types::biolatency_hist>(obj, "hists")?
+        .into_iter()
+        .map(|(k, v)| Hist {
             disk: a.disks.then(|| disks.name(k.dev)),
             flags: a.flags.then(|| blk::bcc_flags(k.opflags)),
             slots: v.slots.to_vec(),
             total: v.total,
             count: v.count,
-        });
-    }
+        })
+        .collect();
     out.sort_by(|x, y| (&x.disk, &x.flags).cmp(&(&y.disk, &y.flags)));
     Ok(out)
 }
@@ -138,15 +122,12 @@ fn text(a: &Args, h: &Hist) -> Vec<String> {
     lines
 }
 
-fn to_json(a: &Args, h: &Hist, time: Option<&str>) -> Value {
+fn to_json(a: &Args, h: &Hist) -> Value {
     let mut v = hist::log2_json(unit(a), &h.slots);
     v["disk"] = json!(h.disk);
     v["flags"] = json!(h.flags);
     v["count"] = json!(h.count);
     v["total"] = json!(h.total);
-    if let Some(t) = time {
-        v["time"] = json!(t);
-    }
     v
 }
 
@@ -169,32 +150,13 @@ fn run(inv: &Invocation) -> Result<()> {
         Ok(())
     })?;
 
-    if !ctx.common.json {
-        ctx.out().line("Tracing block device I/O... Hit Ctrl-C to end.")?;
-        ctx.out().flush()?;
-    }
     let disks = Disks::default();
     let obj = skel.object();
-    let result = ctx.run_interval(args.interval, args.count, |ctx| {
-        let hists = read_hists(&args, obj, &disks)?;
-        let time = args.timestamp.then(|| ctx.clock.hms());
-        let mut out = ctx.out();
-        if ctx.common.json {
-            for h in &hists {
-                out.json_line(&to_json(&args, h, time.as_deref()))?;
-            }
-            return Ok(());
-        }
-        out.line("")?;
-        if let Some(t) = &time {
-            out.line(t)?;
-        }
-        for h in &hists {
-            for l in text(&args, h) {
-                out.line(&l)?;
-            }
-        }
-        Ok(())
+    let result = summary::run(&ctx, &args.every, "Tracing block device I/O... Hit Ctrl-C to end.", || {
+        Ok(read_hists(&args, obj, &disks)?
+            .iter()
+            .map(|h| Section { text: text(&args, h), json: to_json(&args, h) })
+            .collect())
     });
     missed::report(&ctx, obj, "I/O requests");
     result
@@ -223,20 +185,19 @@ mod tests {
         let a = Args::try_parse_from(["biolatency", "-m"]).unwrap();
         let l = text(&a, &hist(None, None));
         assert!(l[0].contains("msecs"));
-        let v = to_json(&a, &hist(Some("sda"), None), Some("10:00:00"));
+        let v = to_json(&a, &hist(Some("sda"), None));
         assert_eq!(v["disk"], "sda");
         assert!(v["flags"].is_null());
         assert_eq!(v["unit"], "msecs");
         assert_eq!(v["buckets"][4]["count"], 3);
-        assert_eq!(v["time"], "10:00:00");
     }
 
     #[test]
     fn flags_parse() {
         let a = Args::try_parse_from(["biolatency", "-mT", "-Q", "1", "5"]).unwrap();
-        assert!(a.milliseconds && a.timestamp && a.queued);
-        assert_eq!(a.interval, Some(Duration::from_secs(1)));
-        assert_eq!(a.count, Some(5));
+        assert!(a.milliseconds && a.every.timestamp && a.queued);
+        assert_eq!(a.every.interval, Some(std::time::Duration::from_secs(1)));
+        assert_eq!(a.every.count, Some(5));
         assert!(Args::try_parse_from(["biolatency", "0"]).is_err());
         assert!(Args::try_parse_from(["biolatency", "1", "0"]).is_err());
         assert!(Args::try_parse_from(["biolatency", "x"]).is_err());

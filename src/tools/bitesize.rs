@@ -1,8 +1,6 @@
 //! bitesize: block I/O sizes as log2 histograms per issuing command name.
 //! Kernel side: src/bpf/bitesize.bpf.c (maps: src/bpf/bitesize.h).
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use clap::Parser;
 use libbpf_rs::skel::Skel;
@@ -10,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::runtime::blk;
 use crate::runtime::cli::{self, Common};
-use crate::runtime::ctx::find_map;
-use crate::runtime::{escape, hist, maps, missed, record, Ctx};
+use crate::runtime::summary::{self, Every, Section};
+use crate::runtime::{escape, hist, maps, missed, Ctx};
 use crate::skel::bitesize::{types, BitesizeSkelBuilder};
 use crate::tools::{Invocation, Tool};
 use crate::{set_disk_filter, set_filter};
@@ -42,18 +40,11 @@ requests (cache flushes) are not counted.";
 #[derive(Parser, Debug)]
 #[command(name = "bitesize", version, after_help = EXAMPLES)]
 struct Args {
-    /// Include a timestamp (HH:MM:SS) on each output
-    #[arg(short = 'T', long = "timestamp")]
-    timestamp: bool,
     /// Trace this disk (or partition) only
     #[arg(short = 'd', long = "disk", value_name = "DISK")]
     disk: Option<String>,
-    /// Output interval, in seconds
-    #[arg(value_name = "INTERVAL", value_parser = cli::parse_interval)]
-    interval: Option<Duration>,
-    /// Number of outputs
-    #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
-    count: Option<u64>,
+    #[command(flatten)]
+    every: Every,
     #[command(flatten)]
     common: Common,
 }
@@ -67,31 +58,23 @@ struct Hist {
 }
 
 fn read_hists(obj: &libbpf_rs::Object) -> Result<Vec<Hist>> {
-    let map = find_map(obj, "hists")?;
-    let mut out: Vec<Hist> = maps::take_all(&map)?
+    let mut out: Vec<Hist> = maps::take_all_as::<types::bitesize_key, types::bitesize_hist>(obj, "hists")?
         .into_iter()
-        .filter_map(|(k, v)| {
-            let k = record::read::<types::bitesize_key>(&k, std::mem::size_of::<types::bitesize_key>())?;
-            let v = record::read::<types::bitesize_hist>(&v, std::mem::size_of::<types::bitesize_hist>())?;
-            Some(Hist { comm: escape::cchars(&k.comm), slots: v.slots.to_vec() })
-        })
+        .map(|(k, v)| Hist { comm: escape::cchars(&k.comm), slots: v.slots.to_vec() })
         .collect();
     out.sort_by(|a, b| a.comm.cmp(&b.comm));
     Ok(out)
 }
 
 fn text(h: &Hist) -> Vec<String> {
-    let mut lines = vec![String::new(), format!("Process Name = {}", escape::printable(&h.comm))];
+    let mut lines = vec![format!("Process Name = {}", escape::printable(&h.comm))];
     lines.extend(hist::log2_lines("Kbytes", &h.slots));
     lines
 }
 
-fn to_json(h: &Hist, time: Option<&str>) -> Value {
+fn to_json(h: &Hist) -> Value {
     let mut v = hist::log2_json("kbytes", &h.slots);
     v["comm"] = json!(escape::json_text(&h.comm));
-    if let Some(t) = time {
-        v["time"] = json!(t);
-    }
     v
 }
 
@@ -110,31 +93,12 @@ fn run(inv: &Invocation) -> Result<()> {
         Ok(())
     })?;
 
-    if !ctx.common.json {
-        ctx.out().line("Tracing block I/O... Hit Ctrl-C to end.")?;
-        ctx.out().flush()?;
-    }
     let obj = skel.object();
-    let result = ctx.run_interval(args.interval, args.count, |ctx| {
-        let hists = read_hists(obj)?;
-        let time = args.timestamp.then(|| ctx.clock.hms());
-        let mut out = ctx.out();
-        if ctx.common.json {
-            for h in &hists {
-                out.json_line(&to_json(h, time.as_deref()))?;
-            }
-            return Ok(());
-        }
-        if let Some(t) = &time {
-            out.line("")?;
-            out.line(t)?;
-        }
-        for h in &hists {
-            for l in text(h) {
-                out.line(&l)?;
-            }
-        }
-        Ok(())
+    let result = summary::run(&ctx, &args.every, "Tracing block I/O... Hit Ctrl-C to end.", || {
+        Ok(read_hists(obj)?
+            .iter()
+            .map(|h| Section { text: text(h), json: to_json(h) })
+            .collect())
     });
     missed::report(&ctx, obj, "I/O requests");
     result
@@ -150,10 +114,10 @@ mod tests {
         slots[4] = 7;
         let h = Hist { comm: b"dd".to_vec(), slots };
         let l = text(&h);
-        assert_eq!(l[1], "Process Name = dd");
-        assert!(l[2].contains("Kbytes"));
-        assert!(l[7].contains("16 -> 31") && l[7].contains(": 7 "));
-        let v = to_json(&h, None);
+        assert_eq!(l[0], "Process Name = dd");
+        assert!(l[1].contains("Kbytes"));
+        assert!(l[6].contains("16 -> 31") && l[6].contains(": 7 "));
+        let v = to_json(&h);
         assert_eq!(v["comm"], "dd");
         assert_eq!(v["unit"], "kbytes");
         assert_eq!(v["buckets"][4]["low"], 16);
@@ -163,9 +127,9 @@ mod tests {
     #[test]
     fn flags_parse() {
         let a = Args::try_parse_from(["bitesize", "-T", "-d", "sda", "2", "3"]).unwrap();
-        assert!(a.timestamp);
-        assert_eq!(a.interval, Some(Duration::from_secs(2)));
-        assert_eq!(a.count, Some(3));
+        assert!(a.every.timestamp);
+        assert_eq!(a.every.interval, Some(std::time::Duration::from_secs(2)));
+        assert_eq!(a.every.count, Some(3));
         assert!(Args::try_parse_from(["bitesize", "-1"]).is_err());
     }
 }

@@ -1,8 +1,6 @@
 //! runqlat: run queue (scheduler) latency as log2 histograms.
 //! Kernel side: src/bpf/runqlat.bpf.c (maps: src/bpf/runqlat.h).
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use clap::Parser;
 use libbpf_rs::skel::Skel;
@@ -10,9 +8,9 @@ use serde_json::{json, Value};
 
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
-use crate::runtime::ctx::find_map;
 use crate::runtime::error::usage;
-use crate::runtime::{escape, hist, maps, missed, record, Ctx};
+use crate::runtime::summary::{self, Every, Section};
+use crate::runtime::{escape, hist, maps, missed, Ctx};
 use crate::set_filter;
 use crate::skel::runqlat::{types, RunqlatSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -42,9 +40,6 @@ still runnable) until it is switched onto a CPU.";
 #[derive(Parser, Debug)]
 #[command(name = "runqlat", version, after_help = EXAMPLES)]
 struct Args {
-    /// Include a timestamp (HH:MM:SS) on each output
-    #[arg(short = 'T', long = "timestamp")]
-    timestamp: bool,
     /// Millisecond histogram
     #[arg(short = 'm', long = "milliseconds")]
     milliseconds: bool,
@@ -57,12 +52,8 @@ struct Args {
     /// Print a histogram per PID namespace
     #[arg(long = "pidnss")]
     pidnss: bool,
-    /// Output interval, in seconds
-    #[arg(value_name = "INTERVAL", value_parser = cli::parse_interval)]
-    interval: Option<Duration>,
-    /// Number of outputs
-    #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
-    count: Option<u64>,
+    #[command(flatten)]
+    every: Every,
     #[command(flatten)]
     common: Common,
 }
@@ -117,13 +108,14 @@ struct Hist {
 }
 
 fn read_hists(obj: &libbpf_rs::Object) -> Result<Vec<Hist>> {
-    let map = find_map(obj, "hists")?;
-    let mut out: Vec<Hist> = maps::take_all(&map)?
+    let mut out: Vec<Hist> = maps::take_all_as::<u32, types::runqlat_hist>(obj, "hists")?
         .into_iter()
-        .filter_map(|(k, v)| {
-            let id = u32::from_ne_bytes(k.get(..4)?.try_into().ok()?);
-            let v = record::read::<types::runqlat_hist>(&v, std::mem::size_of::<types::runqlat_hist>())?;
-            Some(Hist { id, comm: escape::cchars(&v.comm), slots: v.slots.to_vec(), total: v.total, count: v.count })
+        .map(|(id, v)| Hist {
+            id,
+            comm: escape::cchars(&v.comm),
+            slots: v.slots.to_vec(),
+            total: v.total,
+            count: v.count,
         })
         .collect();
     out.sort_by_key(|h| h.id);
@@ -143,7 +135,7 @@ fn text(a: &Args, h: &Hist) -> Vec<String> {
     lines
 }
 
-fn to_json(a: &Args, h: &Hist, time: Option<&str>) -> Value {
+fn to_json(a: &Args, h: &Hist) -> Value {
     let mut v = hist::log2_json(a.unit(), &h.slots);
     match a.key_by() {
         BY_PID => {
@@ -159,9 +151,6 @@ fn to_json(a: &Args, h: &Hist, time: Option<&str>) -> Value {
     }
     v["count"] = json!(h.count);
     v["total"] = json!(h.total);
-    if let Some(t) = time {
-        v["time"] = json!(t);
-    }
     v
 }
 
@@ -186,31 +175,12 @@ fn run(inv: &Invocation) -> Result<()> {
         Ok(())
     })?;
 
-    if !ctx.common.json {
-        ctx.out().line("Tracing run queue latency... Hit Ctrl-C to end.")?;
-        ctx.out().flush()?;
-    }
     let obj = skel.object();
-    let result = ctx.run_interval(args.interval, args.count, |ctx| {
-        let hists = read_hists(obj)?;
-        let time = args.timestamp.then(|| ctx.clock.hms());
-        let mut out = ctx.out();
-        if ctx.common.json {
-            for h in &hists {
-                out.json_line(&to_json(&args, h, time.as_deref()))?;
-            }
-            return Ok(());
-        }
-        out.line("")?;
-        if let Some(t) = &time {
-            out.line(t)?;
-        }
-        for h in &hists {
-            for l in text(&args, h) {
-                out.line(&l)?;
-            }
-        }
-        Ok(())
+    let result = summary::run(&ctx, &args.every, "Tracing run queue latency... Hit Ctrl-C to end.", || {
+        Ok(read_hists(obj)?
+            .iter()
+            .map(|h| Section { text: text(&args, h), json: to_json(&args, h) })
+            .collect())
     });
     missed::report(&ctx, obj, "run queue waits");
     result
@@ -233,13 +203,13 @@ mod tests {
         assert_eq!(l[1], "pid = 77 spin");
         assert!(l[2].contains("usecs"));
         assert!(l[5].contains("4 -> 7") && l[5].contains(": 5 "));
-        let v = to_json(&a, &hist(), None);
+        let v = to_json(&a, &hist());
         assert_eq!(v["pid"], 77);
         assert_eq!(v["comm"], "spin");
         assert_eq!(v["count"], 5);
         let a = Args::try_parse_from(["runqlat", "--pidnss", "-m"]).unwrap();
         assert_eq!(text(&a, &hist())[1], "pidns = 77");
-        assert_eq!(to_json(&a, &hist(), None)["unit"], "msecs");
+        assert_eq!(to_json(&a, &hist())["unit"], "msecs");
         let a = Args::try_parse_from(["runqlat"]).unwrap();
         assert!(text(&a, &hist())[0].contains("usecs"));
     }
@@ -249,7 +219,7 @@ mod tests {
         assert!(Args::try_parse_from(["runqlat", "-P", "-L"]).is_err());
         assert!(Args::try_parse_from(["runqlat", "-L", "--pidnss"]).is_err());
         let a = Args::try_parse_from(["runqlat", "-mT", "1", "3"]).unwrap();
-        assert!(a.milliseconds && a.timestamp);
-        assert_eq!(a.count, Some(3));
+        assert!(a.milliseconds && a.every.timestamp);
+        assert_eq!(a.every.count, Some(3));
     }
 }

@@ -248,3 +248,14 @@ int BPF_PROG(blk_rq_merge, struct request *rq)
 	blk_rq_forget(rq);
 	return 0;
 }
+
+/* The issue hook most tools want; a tool doing more at issue defines
+ * BLK_OWN_ISSUE before including this and writes its own blk_rq_issue. */
+#ifndef BLK_OWN_ISSUE
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(blk_rq_issue, struct request *rq)
+{
+	blk_rq_issued(rq);
+	return 0;
+}
+#endif
