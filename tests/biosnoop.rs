@@ -156,6 +156,21 @@ fn disk_filter_excludes_other_disks() {
     );
 }
 
+/// This kernel has block_io_start (6.5+): the issuer is recorded there.
+#[test]
+fn verbose_names_the_hooks() {
+    let t = start("biosnoop", &["--verbose"]);
+    let f = t.stop();
+    assert!(f.status.success(), "{}", f.stderr);
+    assert!(
+        f.stderr.contains(
+            "biosnoop: using tracepoint: tp_btf block_io_start, block_rq_issue, block_rq_complete"
+        ),
+        "{}",
+        f.stderr
+    );
+}
+
 #[test]
 fn bad_input() {
     assert_one_line_error(

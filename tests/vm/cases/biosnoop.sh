@@ -59,6 +59,16 @@ pid_filter() {
 	rm -f "$F" "$F.p" /tmp/gate
 }
 
+# Where the issuer is recorded: block_io_start from 6.5, else queue insert.
+plan() {
+	tool_run --verbose --duration 1
+	case "$(uname -r)" in
+	6.[0-4].* | 5.*) want="block_rq_insert" ;;
+	*) want="block_io_start" ;;
+	esac
+	expect_line "$ERR" "biosnoop: using tracepoint: tp_btf $want,"
+}
+
 refuses() {
 	expect_refused --attach "$1"
 }
@@ -66,6 +76,7 @@ refuses() {
 run_hooks check
 run_case table table
 run_case pid-filter pid_filter
+run_case plan plan
 run_case fentry-refused refuses fentry
 run_case kprobe-refused refuses kprobe
 [ -z "$CASE_FAILED" ]
