@@ -79,6 +79,7 @@ fn matches<A: CommandFactory>(
     for (id, c) in shorts {
         cmd = cmd.mut_arg(*id, |a| a.short(*c));
     }
+    check_unique_ids(&cmd)?;
     match cmd.try_get_matches_from(&inv.args) {
         Ok(m) => Ok(m),
         Err(e) => match e.kind() {
@@ -91,6 +92,19 @@ fn matches<A: CommandFactory>(
             _ => Err(clap_usage(&e)),
         },
     }
+}
+
+/// clap checks this in debug builds only: an argument sharing a common
+/// flag's id (a positional `duration` next to --duration) gets the other's
+/// values and error messages. A programming error, so not a usage error.
+fn check_unique_ids(cmd: &clap::Command) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for a in cmd.get_arguments() {
+        if !seen.insert(a.get_id().as_str()) {
+            anyhow::bail!("internal error: two arguments have the id '{}'", a.get_id());
+        }
+    }
+    Ok(())
 }
 
 /// clap's first line, without its "error: " and the help hint.
