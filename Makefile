@@ -14,7 +14,7 @@ APT_PKGS := build-essential clang libelf-dev zlib1g-dev pkg-config bpftool \
             qemu-system-x86 busybox-static cpio e2fsprogs xfsprogs iproute2 \
             iptables util-linux tmux file
 
-.PHONY: all build deps dist install run test unit lint vmtest vmlinux bench clean
+.PHONY: all build deps dist install run test unit lint vmtest vmlinux bench clean tables
 
 all: build
 
@@ -60,6 +60,10 @@ test: deps lint unit vmtest
 
 vmlinux: deps
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86/vmlinux.h
+
+# Regenerates the committed syscall and errno name tables from the kernel headers.
+tables:
+	sh tools/gen-tables.sh
 
 bench: build
 	bash bench/run.sh

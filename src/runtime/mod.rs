@@ -6,6 +6,7 @@
 pub mod attach;
 pub mod cli;
 pub mod ctx;
+pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod events;
@@ -13,6 +14,7 @@ pub mod hist;
 pub mod kernel;
 pub mod output;
 pub mod record;
+pub mod syscalls;
 pub mod users;
 
 pub use ctx::Ctx;
