@@ -67,7 +67,10 @@ static __always_inline int on_enter(long id)
 	return 0;
 }
 
-static __always_inline void count_process(__u64 ns)
+#define NR_EXECVE 59
+#define NR_EXECVEAT 322
+
+static __always_inline void count_process(long id, long ret, __u64 ns)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct syscount_proc *p = bpf_map_lookup_elem(&by_pid, &pid);
@@ -93,6 +96,9 @@ static __always_inline void count_process(__u64 ns)
 	__sync_fetch_and_add(&p->count, 1);
 	if (latency)
 		__sync_fetch_and_add(&p->total_ns, ns);
+	/* Show the name the process has now, not the one it forked with. */
+	if ((id == NR_EXECVE || id == NR_EXECVEAT) && ret == 0)
+		bpf_get_current_comm(p->comm, sizeof(p->comm));
 }
 
 static __always_inline int on_exit(long id, long ret)
@@ -122,7 +128,7 @@ static __always_inline int on_exit(long id, long ret)
 		*ts = 0;
 	}
 	if (by_process) {
-		count_process(ns);
+		count_process(id, ret, ns);
 		return 0;
 	}
 	slot = id;
