@@ -60,15 +60,24 @@ fn success_and_failure_rows_then_nothing_left() {
     let (_, err) = open_here(&missing, libc::O_RDONLY, 0);
     assert!(fd >= 0);
     assert_eq!(err, libc::ENOENT);
-    let l = t.wait_for(Duration::from_secs(5), |l| l.contains(missing.to_str().unwrap()));
+    let l = t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(missing.to_str().unwrap())
+    });
     assert!(l.is_some(), "no row for the missing path");
     let f = t.stop();
     assert!(f.status.success(), "{}", f.stderr);
-    assert_eq!(f.stdout[0].split_whitespace().collect::<Vec<_>>(), ["PID", "COMM", "FD", "ERR", "PATH"]);
+    assert_eq!(
+        f.stdout[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMM", "FD", "ERR", "PATH"]
+    );
     let pid = std::process::id().to_string();
     let r = row_for(&f.stdout, &ok).expect("row for the opened path");
     let c = cols(r);
-    assert_eq!((c[0], c[2], c[3]), (pid.as_str(), fd.to_string().as_str(), "0"), "{r}");
+    assert_eq!(
+        (c[0], c[2], c[3]),
+        (pid.as_str(), fd.to_string().as_str(), "0"),
+        "{r}"
+    );
     let r = row_for(&f.stdout, &missing).expect("row for the missing path");
     let c = cols(r);
     assert_eq!((c[0], c[2], c[3]), (pid.as_str(), "-1", "2"), "{r}");
@@ -85,7 +94,9 @@ fn json_fields() {
     let (fd, _) = open_here(&created, flags, 0o640);
     let (_, err) = open_here(&missing, libc::O_RDWR, 0);
     assert!(fd >= 0 && err == libc::ENOENT);
-    t.wait_for(Duration::from_secs(5), |l| l.contains(missing.to_str().unwrap()));
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(missing.to_str().unwrap())
+    });
     let f = t.stop();
     let objs = f.json();
     let o = json_for(&objs, &created);
@@ -98,11 +109,17 @@ fn json_fields() {
     assert_eq!(o["errno"], 0);
     assert_eq!(o["error"], serde_json::Value::Null);
     assert_eq!(o["flags"], flags);
-    assert_eq!(o["flag_names"], serde_json::json!(["O_WRONLY", "O_CREAT", "O_EXCL", "O_CLOEXEC"]));
+    assert_eq!(
+        o["flag_names"],
+        serde_json::json!(["O_WRONLY", "O_CREAT", "O_EXCL", "O_CLOEXEC"])
+    );
     assert_eq!(o["mode"], 0o640);
     assert_eq!(o["syscall"], "openat"); // glibc's open() is openat(AT_FDCWD, ...)
     assert_eq!(o["dirfd"], -100);
-    assert!(o["timestamp"].as_f64().is_some_and(|t| t > 0.0 && t < 60.0), "{o}");
+    assert!(
+        o["timestamp"].as_f64().is_some_and(|t| t > 0.0 && t < 60.0),
+        "{o}"
+    );
     let m = json_for(&objs, &missing);
     assert_eq!(m.len(), 1);
     assert_eq!(m[0]["fd"], -1);
@@ -120,11 +137,20 @@ fn failed_only() {
     let t = start("opensnoop", &["-x"]);
     open_here(&ok, libc::O_RDONLY, 0);
     open_here(&missing, libc::O_RDONLY, 0);
-    t.wait_for(Duration::from_secs(5), |l| l.contains(missing.to_str().unwrap()));
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(missing.to_str().unwrap())
+    });
     let f = t.stop();
     assert!(row_for(&f.stdout, &missing).is_some(), "{:?}", f.stdout);
-    assert!(row_for(&f.stdout, &ok).is_none(), "-x showed a successful open");
-    assert!(f.stdout.iter().skip(1).all(|l| cols(l)[2] == "-1"), "{:?}", f.stdout);
+    assert!(
+        row_for(&f.stdout, &ok).is_none(),
+        "-x showed a successful open"
+    );
+    assert!(
+        f.stdout.iter().skip(1).all(|l| cols(l)[2] == "-1"),
+        "{:?}",
+        f.stdout
+    );
     let _ = std::fs::remove_file(&ok);
 }
 
@@ -160,13 +186,22 @@ fn pid_filter_includes_and_excludes() {
     let t = start("opensnoop", &["-p", &pid]);
     release(&mut b);
     release(&mut a);
-    t.wait_for(Duration::from_secs(5), |l| l.contains(mine.to_str().unwrap()));
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(mine.to_str().unwrap())
+    });
     let f = t.stop();
     let r = row_for(&f.stdout, &mine).expect("the traced pid's open");
     assert_eq!(cols(r)[0], pid);
     assert_eq!(cols(r)[1], "cat");
-    assert!(row_for(&f.stdout, &other).is_none(), "another pid's open was shown");
-    assert!(f.stdout.iter().skip(1).all(|l| cols(l)[0] == pid), "{:?}", f.stdout);
+    assert!(
+        row_for(&f.stdout, &other).is_none(),
+        "another pid's open was shown"
+    );
+    assert!(
+        f.stdout.iter().skip(1).all(|l| cols(l)[0] == pid),
+        "{:?}",
+        f.stdout
+    );
     let _ = std::fs::remove_file(&mine);
     let _ = std::fs::remove_file(&other);
 }
@@ -177,14 +212,19 @@ fn tid_and_uid_filters() {
     let t = start("opensnoop", &["-t", &gettid().to_string(), "-U"]);
     let u = start("opensnoop", &["-u", "4242", "-x"]);
     open_here(&path, libc::O_RDONLY, 0);
-    t.wait_for(Duration::from_secs(5), |l| l.contains(path.to_str().unwrap()));
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(path.to_str().unwrap())
+    });
     let f = t.stop();
     let g = u.stop();
     assert!(f.stdout[0].starts_with("UID    TID "), "{}", f.stdout[0]);
     let r = row_for(&f.stdout, &path).expect("the thread's open");
     assert_eq!(cols(r)[0], "0");
     assert_eq!(cols(r)[1], gettid().to_string());
-    assert!(row_for(&g.stdout, &path).is_none(), "-u 4242 showed root's open");
+    assert!(
+        row_for(&g.stdout, &path).is_none(),
+        "-u 4242 showed root's open"
+    );
 }
 
 #[test]
@@ -194,15 +234,27 @@ fn flag_filter_and_extended_column() {
     std::fs::write(&plain, b"x").unwrap();
     let t = start("opensnoop", &["-f", "O_CREAT", "-e"]);
     open_here(&plain, libc::O_RDWR, 0);
-    let (fd, _) = open_here(&created, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC, 0o600);
+    let (fd, _) = open_here(
+        &created,
+        libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+        0o600,
+    );
     assert!(fd >= 0);
-    t.wait_for(Duration::from_secs(5), |l| l.contains(created.to_str().unwrap()));
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(created.to_str().unwrap())
+    });
     let f = t.stop();
-    assert_eq!(cols(&f.stdout[0]), ["PID", "COMM", "FD", "ERR", "FLAGS", "PATH"]);
+    assert_eq!(
+        cols(&f.stdout[0]),
+        ["PID", "COMM", "FD", "ERR", "FLAGS", "PATH"]
+    );
     let r = row_for(&f.stdout, &created).expect("the O_CREAT open");
     // O_WRONLY|O_CREAT|O_TRUNC in octal, as bcc prints it
     assert_eq!(cols(r)[4], "00001101", "{r}");
-    assert!(row_for(&f.stdout, &plain).is_none(), "-f O_CREAT showed an open without it");
+    assert!(
+        row_for(&f.stdout, &plain).is_none(),
+        "-f O_CREAT showed an open without it"
+    );
     // Every row shown has O_CREAT (0100) set.
     for l in f.stdout.iter().skip(1) {
         let flags = u32::from_str_radix(cols(l)[4], 8).unwrap();
@@ -225,7 +277,10 @@ fn access_mode_filter() {
     let f = t.stop();
     let objs = f.json();
     assert_eq!(json_for(&objs, &wo).len(), 1);
-    assert!(json_for(&objs, &ro).is_empty(), "-f O_WRONLY showed an O_RDONLY open");
+    assert!(
+        json_for(&objs, &ro).is_empty(),
+        "-f O_WRONLY showed an O_RDONLY open"
+    );
     let _ = std::fs::remove_file(&ro);
     let _ = std::fs::remove_file(&wo);
 }
@@ -242,14 +297,18 @@ fn name_filter_is_a_substring_of_comm() {
         .unwrap()
         .join()
         .unwrap();
-    t.wait_for(Duration::from_secs(5), |l| l.contains(path.to_str().unwrap()));
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(path.to_str().unwrap())
+    });
     let f = t.stop();
     let g = u.stop();
     let objs = f.json();
     let o = json_for(&objs, &path);
     assert_eq!(o.len(), 1, "{:?}", f.stdout);
     assert_eq!(o[0]["comm"], "os-snoopnm-t");
-    assert!(objs.iter().all(|o| o["comm"].as_str().unwrap().contains("snoopnm")));
+    assert!(objs
+        .iter()
+        .all(|o| o["comm"].as_str().unwrap().contains("snoopnm")));
     assert!(json_for(&g.json(), &path).is_empty());
 }
 
@@ -278,7 +337,9 @@ fn full_path_for_cwd_and_dirfd() {
     assert!(dfd >= 0 && fd < 0);
     unsafe { libc::close(dfd) };
     let want_dirfd = dir.join("sub/nope");
-    t.wait_for(Duration::from_secs(5), |l| l.contains(want_dirfd.to_str().unwrap()));
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(want_dirfd.to_str().unwrap())
+    });
     let f = t.stop();
     let objs = f.json();
     // temp_dir may itself be a symlink; the kernel shows the real directory.
@@ -303,7 +364,11 @@ fn timestamp_column_and_duration() {
     // -d ends the tool by itself, with status 0.
     let f = t.wait(Duration::from_secs(10));
     assert!(f.status.success(), "{}", f.stderr);
-    assert!(f.stdout[0].starts_with("TIME(s)       PID "), "{}", f.stdout[0]);
+    assert!(
+        f.stdout[0].starts_with("TIME(s)       PID "),
+        "{}",
+        f.stdout[0]
+    );
     let r = row_for(&f.stdout, &path).expect("row");
     let secs: f64 = cols(r)[0].parse().unwrap();
     assert!(secs > 0.0 && secs < 2.5, "{r}");
@@ -316,7 +381,12 @@ fn bad_input() {
     assert_one_line_error("opensnoop", &["-f", "O_NOPE"], 2, "not an open flag");
     assert_one_line_error("opensnoop", &["-n", "a-name-far-too-long"], 2, "-n NAME");
     assert_one_line_error("opensnoop", &["-d", "soon"], 2, "not a duration");
-    assert_one_line_error("opensnoop", &["--attach", "kprobe"], 2, "no kprobe hook path");
+    assert_one_line_error(
+        "opensnoop",
+        &["--attach", "kprobe"],
+        2,
+        "no kprobe hook path",
+    );
 }
 
 /// Each of the four calls, made directly, with its own argument layout.
@@ -334,11 +404,19 @@ fn open_openat_openat2_creat() {
         mode: u64,
         resolve: u64,
     }
-    let how = OpenHow { flags: (libc::O_RDWR | libc::O_CREAT) as u64, mode: 0o600, resolve: 0 };
+    let how = OpenHow {
+        flags: (libc::O_RDWR | libc::O_CREAT) as u64,
+        mode: 0o600,
+        resolve: 0,
+    };
     // SAFETY: raw syscalls with valid pointers; fds closed below.
     let fds = unsafe {
         [
-            libc::syscall(libc::SYS_open, a.as_ptr(), libc::O_RDONLY | libc::O_NOFOLLOW),
+            libc::syscall(
+                libc::SYS_open,
+                a.as_ptr(),
+                libc::O_RDONLY | libc::O_NOFOLLOW,
+            ),
             libc::syscall(libc::SYS_creat, b.as_ptr(), 0o644),
             libc::syscall(
                 libc::SYS_openat2,
@@ -353,7 +431,9 @@ fn open_openat_openat2_creat() {
         assert!(*fd >= 0);
         unsafe { libc::close(*fd as i32) };
     }
-    t.wait_for(Duration::from_secs(5), |l| l.contains(p_at2.to_str().unwrap()));
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(p_at2.to_str().unwrap())
+    });
     let f = t.stop();
     let objs = f.json();
     let one = |p: &Path| {
@@ -364,11 +444,17 @@ fn open_openat_openat2_creat() {
     let o = one(&p_open);
     assert_eq!(o["syscall"], "open");
     assert_eq!(o["error"], "ENOENT");
-    assert_eq!(o["flag_names"], serde_json::json!(["O_RDONLY", "O_NOFOLLOW"]));
+    assert_eq!(
+        o["flag_names"],
+        serde_json::json!(["O_RDONLY", "O_NOFOLLOW"])
+    );
     let o = one(&p_creat);
     assert_eq!(o["syscall"], "creat");
     assert_eq!(o["fd"], fds[1]);
-    assert_eq!(o["flag_names"], serde_json::json!(["O_WRONLY", "O_CREAT", "O_TRUNC"]));
+    assert_eq!(
+        o["flag_names"],
+        serde_json::json!(["O_WRONLY", "O_CREAT", "O_TRUNC"])
+    );
     assert_eq!(o["mode"], 0o644);
     let o = one(&p_at2);
     assert_eq!(o["syscall"], "openat2");
@@ -386,15 +472,27 @@ fn cgroup_filter() {
     let cg = TestCgroup::new("opensnoop");
     let cgpath = cg.0.to_str().unwrap().to_string();
     let t = start("opensnoop", &["--cgroup", &cgpath, "--json"]);
-    let st = cg.command("cat", &[inside.to_str().unwrap()]).stderr(Stdio::null()).status().unwrap();
+    let st = cg
+        .command("cat", &[inside.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert!(!st.success()); // the path does not exist
-    let _ = Command::new("cat").arg(&outside).stderr(Stdio::null()).status();
-    t.wait_for(Duration::from_secs(5), |l| l.contains(inside.to_str().unwrap()));
+    let _ = Command::new("cat")
+        .arg(&outside)
+        .stderr(Stdio::null())
+        .status();
+    t.wait_for(Duration::from_secs(5), |l| {
+        l.contains(inside.to_str().unwrap())
+    });
     let f = t.stop();
     let objs = f.json();
     let o = json_for(&objs, &inside);
     assert_eq!(o.len(), 1, "{:?}", f.stdout);
     assert_eq!(o[0]["comm"], "cat");
     assert_eq!(o[0]["errno"], 2);
-    assert!(json_for(&objs, &outside).is_empty(), "an open outside the cgroup was shown");
+    assert!(
+        json_for(&objs, &outside).is_empty(),
+        "an open outside the cgroup was shown"
+    );
 }

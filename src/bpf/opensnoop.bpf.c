@@ -313,7 +313,11 @@ int BPF_PROG(fexit_do_sys_openat2, int dfd, const char *filename, struct open_ho
 	/* The syscalls add O_LARGEFILE on 64-bit; the tracepoints see the
 	 * caller's flags without it, and so should this path. */
 	__u32 flags = how->flags & ~O_LARGEFILE_X86;
+#if defined(__TARGET_ARCH_x86)
 	__u16 nr = BPF_CORE_READ(regs, orig_ax);
+#else
+	__u16 nr = BPF_CORE_READ(regs, syscallno);
+#endif
 
 	if (only_failed && ret >= 0)
 		return 0;

@@ -146,8 +146,16 @@ fn flag_table() -> [(&'static str, u32, u32); 21] {
 
 fn parse_flag(s: &str) -> Result<FlagWant, String> {
     let up = s.trim().to_ascii_uppercase();
-    let want = if up.starts_with("O_") { up } else { format!("O_{up}") };
-    let want = if want == "O_FASYNC" { "O_ASYNC".to_string() } else { want };
+    let want = if up.starts_with("O_") {
+        up
+    } else {
+        format!("O_{up}")
+    };
+    let want = if want == "O_FASYNC" {
+        "O_ASYNC".to_string()
+    } else {
+        want
+    };
     flag_table()
         .iter()
         .find(|(n, _, _)| *n == want)
@@ -294,7 +302,10 @@ struct Printer<'a> {
 }
 
 fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we pass.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -430,7 +441,10 @@ fn run(inv: &Invocation) -> Result<()> {
         Ok(())
     })?;
 
-    let printer = Printer { args: &args, start_ns: monotonic_ns() };
+    let printer = Printer {
+        args: &args,
+        start_ns: monotonic_ns(),
+    };
     if !ctx.common.json {
         ctx.out().line(&printer.header())?;
         ctx.out().flush()?;
@@ -491,7 +505,10 @@ mod tests {
     #[test]
     fn decodes_success_and_failure() {
         let o = decode(&record(b"/etc/passwd", b"", 3, 0)).unwrap();
-        assert_eq!((o.pid, o.tid, o.uid, o.fd(), o.errno()), (42, 43, 1000, 3, 0));
+        assert_eq!(
+            (o.pid, o.tid, o.uid, o.fd(), o.errno()),
+            (42, 43, 1000, 3, 0)
+        );
         assert_eq!(o.path, b"/etc/passwd");
         assert_eq!(o.comm, b"cat\x1b");
         let o = decode(&record(b"/nope", b"", -2, 0)).unwrap();
@@ -502,7 +519,10 @@ mod tests {
     #[test]
     fn table_and_json() {
         let a = args(&["-T", "-U", "-e"]);
-        let p = Printer { args: &a, start_ns: 500_000_000 };
+        let p = Printer {
+            args: &a,
+            start_ns: 500_000_000,
+        };
         assert_eq!(
             p.header(),
             "TIME(s)       UID    PID    COMM               FD ERR FLAGS    PATH"
@@ -510,7 +530,7 @@ mod tests {
         let o = decode(&record(b"/nope", b"", -2, 0)).unwrap();
         assert_eq!(
             p.row(&o),
-            "2.000000000   1000   42     cat\\x1b             -1   2 02000101 /nope"
+            "2.000000000   1000   42     cat\\x1b            -1   2 02000101 /nope"
         );
         let v = p.json(&o);
         assert_eq!(v["errno"], 2);
@@ -524,8 +544,11 @@ mod tests {
         assert_eq!(v["error"], serde_json::Value::Null);
         assert_eq!(v["path_truncated"], true);
         assert!(p.row(&o).ends_with("/ok..."));
-        let a = args(&["-t", "1"]);
-        let p = Printer { args: &a, start_ns: 0 };
+        let a = args(&["--tid", "1"]);
+        let p = Printer {
+            args: &a,
+            start_ns: 0,
+        };
         assert!(p.header().starts_with("TID "));
         assert!(p.row(&o).starts_with("43 "));
     }
@@ -546,7 +569,13 @@ mod tests {
     #[test]
     fn flags_by_name() {
         let w = |s| parse_flag(s).unwrap();
-        assert_eq!(w("O_CREAT"), FlagWant { mask: 0o100, value: 0o100 });
+        assert_eq!(
+            w("O_CREAT"),
+            FlagWant {
+                mask: 0o100,
+                value: 0o100
+            }
+        );
         assert_eq!(w("creat"), w("O_CREAT"));
         assert_eq!(w("O_RDONLY"), FlagWant { mask: 3, value: 0 });
         assert_eq!(w("O_SYNC").value, 0o4010000);
@@ -564,7 +593,9 @@ mod tests {
         assert!(Args::try_parse_from(["opensnoop", "-f", "O_NOPE"]).is_err());
         assert!(Args::try_parse_from(["opensnoop", "-b", "3"]).is_err());
         assert!(check_args(&args(&["-n", "0123456789abcdef"])).is_err());
-        let a = args(&["-x", "-e", "-F", "-f", "O_WRONLY", "-f", "rdwr", "-n", "cat"]);
+        let a = args(&[
+            "-x", "-e", "-F", "-f", "O_WRONLY", "-f", "rdwr", "-n", "cat",
+        ]);
         assert!(a.failed && a.extended && a.full_path);
         assert_eq!(a.flag_filter.len(), 2);
         assert!(check_args(&a).is_ok());

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use libbpf_rs::skel::Skel;
 use libbpf_rs::{MapCore, MapFlags};
 use serde_json::json;
 
@@ -94,8 +95,14 @@ fn parse_syscall(s: &str) -> Result<u32, String> {
 }
 
 const COUNT_PLAN: &[Alt] = &[
-    Alt { label: "BTF-typed raw_syscalls:sys_exit (tp_btf)", progs: &["btf_sys_exit"] },
-    Alt { label: "raw_syscalls:sys_exit tracepoint", progs: &["tp_sys_exit"] },
+    Alt {
+        label: "BTF-typed raw_syscalls:sys_exit (tp_btf)",
+        progs: &["btf_sys_exit"],
+    },
+    Alt {
+        label: "raw_syscalls:sys_exit tracepoint",
+        progs: &["tp_sys_exit"],
+    },
 ];
 
 const LATENCY_PLAN: &[Alt] = &[
@@ -129,7 +136,9 @@ struct Counter {
 
 impl Counter {
     fn new(slots: u32) -> Counter {
-        Counter { prev: vec![(0, 0); slots as usize] }
+        Counter {
+            prev: vec![(0, 0); slots as usize],
+        }
     }
 
     fn syscalls(&mut self, skel: &SyscountSkel<'_>) -> Result<Vec<Row>> {
@@ -153,7 +162,12 @@ impl Counter {
             let (dc, dn) = (count.wrapping_sub(prev.0), ns.wrapping_sub(prev.1));
             *prev = (count, ns);
             if dc > 0 {
-                rows.push(Row { key: nr, comm: Vec::new(), count: dc, total_ns: dn });
+                rows.push(Row {
+                    key: nr,
+                    comm: Vec::new(),
+                    count: dc,
+                    total_ns: dn,
+                });
             }
         }
         Ok(rows)
@@ -171,7 +185,9 @@ fn processes(skel: &SyscountSkel<'_>) -> Result<Vec<Row>> {
         .context("reading the per-process counts")?;
     let mut rows = Vec::new();
     for (k, v) in iter {
-        let Ok(key) = <[u8; 4]>::try_from(k.as_slice()) else { continue };
+        let Ok(key) = <[u8; 4]>::try_from(k.as_slice()) else {
+            continue;
+        };
         let Some(p) = crate::runtime::record::read::<types::syscount_proc>(&v, 16) else {
             continue;
         };
@@ -188,7 +204,11 @@ fn processes(skel: &SyscountSkel<'_>) -> Result<Vec<Row>> {
 /// Busiest first: by time with -L (as bcc), else by count; ties by key.
 fn top(mut rows: Vec<Row>, latency: bool, n: usize) -> Vec<Row> {
     rows.sort_by(|a, b| {
-        let (x, y) = if latency { (a.total_ns, b.total_ns) } else { (a.count, b.count) };
+        let (x, y) = if latency {
+            (a.total_ns, b.total_ns)
+        } else {
+            (a.count, b.count)
+        };
         y.cmp(&x).then(a.key.cmp(&b.key))
     });
     rows.truncate(n);
@@ -209,7 +229,11 @@ impl Printer<'_> {
     }
 
     fn header(&self) -> String {
-        let first = if self.args.process { "PID    COMM" } else { "SYSCALL" };
+        let first = if self.args.process {
+            "PID    COMM"
+        } else {
+            "SYSCALL"
+        };
         if self.args.latency {
             format!("{first:<22} {:>8} {:>16}", "COUNT", self.time_unit())
         } else {
@@ -254,7 +278,11 @@ impl Printer<'_> {
                 v
             })
             .collect();
-        let list = if self.args.process { "processes" } else { "syscalls" };
+        let list = if self.args.process {
+            "processes"
+        } else {
+            "syscalls"
+        };
         json!({ "time": time, list: items })
     }
 
@@ -268,7 +296,10 @@ impl Printer<'_> {
             Some(nr) => format!("{what} ({} only)", syscalls::display(nr)),
             None => what,
         };
-        format!("Tracing {what}, printing top {}... Ctrl+C to quit.", self.args.top)
+        format!(
+            "Tracing {what}, printing top {}... Ctrl+C to quit.",
+            self.args.top
+        )
     }
 }
 
@@ -287,7 +318,12 @@ fn list(ctx_json: bool) -> Result<()> {
 fn run(inv: &Invocation) -> Result<()> {
     let args: Args = cli::parse(
         inv,
-        &[("pid", 'p'), ("tid", 't'), ("duration", 'd'), ("cgroup", 'c')],
+        &[
+            ("pid", 'p'),
+            ("tid", 't'),
+            ("duration", 'd'),
+            ("cgroup", 'c'),
+        ],
     )?;
     if args.list {
         return list(args.common.json);
@@ -296,8 +332,19 @@ fn run(inv: &Invocation) -> Result<()> {
         return Err(usage("-m sets the unit of -L's times: use it with -L"));
     }
     let ctx = Ctx::new(&inv.called_as, &args.common)?;
-    let plan = if args.latency { LATENCY_PLAN } else { COUNT_PLAN };
+    let plan = if args.latency {
+        LATENCY_PLAN
+    } else {
+        COUNT_PLAN
+    };
     let (skel, _alt) = ctx.load::<SyscountSkelBuilder>(plan, |open, _alt| {
+        // The per-process table only takes memory when it is used.
+        if !args.process {
+            open.maps
+                .by_pid
+                .set_max_entries(1)
+                .context("cannot size the per-process table")?;
+        }
         let ro = open
             .maps
             .rodata_data
@@ -319,12 +366,19 @@ fn run(inv: &Invocation) -> Result<()> {
     }
     let slots = skel.maps.by_nr.max_entries();
     if let Some(nr) = args.syscall.filter(|&nr| nr >= slots) {
-        return Err(usage(format!("--syscall {nr}: syscall numbers go up to {}", slots - 1)));
+        return Err(usage(format!(
+            "--syscall {nr}: syscall numbers go up to {}",
+            slots - 1
+        )));
     }
     let mut counter = Counter::new(slots);
     let mut missed_reported = 0u64;
     ctx.run_interval(args.interval, None, |ctx| {
-        let rows = if args.process { processes(&skel)? } else { counter.syscalls(&skel)? };
+        let rows = if args.process {
+            processes(&skel)?
+        } else {
+            counter.syscalls(&skel)?
+        };
         let rows = top(rows, args.latency, args.top as usize);
         let time = ctx.clock.hms();
         if ctx.common.json {
@@ -340,7 +394,7 @@ fn run(inv: &Invocation) -> Result<()> {
                 out.line(&printer.row(r))?;
             }
         }
-        let missed = missed_total(&skel);
+        let missed = ctx.lost_events(skel.object());
         if missed > missed_reported {
             eprintln!(
                 "{}: {} syscalls not counted: the per-process table ({} processes) is full",
@@ -354,18 +408,6 @@ fn run(inv: &Invocation) -> Result<()> {
     })
 }
 
-/// Calls the BPF side could not count (-P with a full table).
-fn missed_total(skel: &SyscountSkel<'_>) -> u64 {
-    match skel.maps.missed.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
-        Ok(Some(per_cpu)) => per_cpu
-            .iter()
-            .filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()))
-            .map(u64::from_ne_bytes)
-            .sum(),
-        _ => 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,7 +419,12 @@ mod tests {
     }
 
     fn row(key: u32, count: u64, total_ns: u64) -> Row {
-        Row { key, comm: b"cat".to_vec(), count, total_ns }
+        Row {
+            key,
+            comm: b"cat".to_vec(),
+            count,
+            total_ns,
+        }
     }
 
     #[test]
@@ -389,8 +436,14 @@ mod tests {
         assert_eq!(p.row(&row(1000, 1, 0)), "[unknown: 1000]               1");
         let a = args(&["-L", "-P"]);
         let p = Printer { args: &a };
-        assert_eq!(p.header(), "PID    COMM               COUNT        TIME (us)");
-        assert_eq!(p.row(&row(7, 3, 1500)), "7      cat                    3            1.500");
+        assert_eq!(
+            p.header(),
+            "PID    COMM               COUNT        TIME (us)"
+        );
+        assert_eq!(
+            p.row(&row(7, 3, 1500)),
+            "7      cat                    3            1.500"
+        );
         let a = args(&["-L", "-m"]);
         let p = Printer { args: &a };
         assert!(p.header().ends_with("TIME (ms)"));
@@ -403,11 +456,17 @@ mod tests {
         let p = Printer { args: &a };
         let v = p.json("12:00:00", &[row(110, 5, 99)]);
         assert_eq!(v["time"], "12:00:00");
-        assert_eq!(v["syscalls"][0], json!({"syscall": "getppid", "nr": 110, "count": 5, "total_ns": 99}));
+        assert_eq!(
+            v["syscalls"][0],
+            json!({"syscall": "getppid", "nr": 110, "count": 5, "total_ns": 99})
+        );
         let a = args(&["-P"]);
         let p = Printer { args: &a };
         let v = p.json("t", &[row(9, 2, 0)]);
-        assert_eq!(v["processes"][0], json!({"pid": 9, "comm": "cat", "count": 2}));
+        assert_eq!(
+            v["processes"][0],
+            json!({"pid": 9, "comm": "cat", "count": 2})
+        );
     }
 
     #[test]
@@ -421,7 +480,17 @@ mod tests {
 
     #[test]
     fn flags() {
-        let a = args(&["-e", "ENOENT", "-x", "-T", "3", "-i", "2", "--syscall", "getppid"]);
+        let a = args(&[
+            "-e",
+            "ENOENT",
+            "-x",
+            "-T",
+            "3",
+            "-i",
+            "2",
+            "--syscall",
+            "getppid",
+        ]);
         assert_eq!(a.errno, Some(2));
         assert_eq!(a.top, 3);
         assert_eq!(a.interval, Some(Duration::from_secs(2)));
@@ -431,7 +500,12 @@ mod tests {
         assert!(Args::try_parse_from(["syscount", "--syscall", "nope"]).is_err());
         assert!(Args::try_parse_from(["syscount", "-T", "0"]).is_err());
         assert!(Args::try_parse_from(["syscount", "-i", "0"]).is_err());
-        let p = Printer { args: &args(&["-e", "2"]) };
-        assert_eq!(p.banner(), "Tracing syscalls failing with ENOENT, printing top 10... Ctrl+C to quit.");
+        let p = Printer {
+            args: &args(&["-e", "2"]),
+        };
+        assert_eq!(
+            p.banner(),
+            "Tracing syscalls failing with ENOENT, printing top 10... Ctrl+C to quit."
+        );
     }
 }
