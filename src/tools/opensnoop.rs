@@ -2,10 +2,11 @@
 //! result and flags. Kernel side: src/bpf/opensnoop.bpf.c (record:
 //! src/bpf/opensnoop.h).
 
+use std::fmt::Write as _;
+
 use anyhow::{Context, Result};
 use clap::Parser;
 use libbpf_rs::skel::Skel;
-use serde_json::json;
 
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
@@ -115,34 +116,39 @@ struct FlagWant {
 
 /// Open flags by name, as (name, mask, value); multi-bit flags (O_SYNC,
 /// O_TMPFILE) come before the flags they contain.
-fn flag_table() -> [(&'static str, u32, u32); 21] {
-    let f = |v: i32| v as u32;
+static FLAG_TABLE: [(&str, u32, u32); 21] = {
+    const fn f(v: i32) -> u32 {
+        v as u32
+    }
+    const fn bit(name: &'static str, v: i32) -> (&'static str, u32, u32) {
+        (name, f(v), f(v))
+    }
     let acc = f(libc::O_ACCMODE);
     [
         ("O_RDONLY", acc, f(libc::O_RDONLY)),
         ("O_WRONLY", acc, f(libc::O_WRONLY)),
         ("O_RDWR", acc, f(libc::O_RDWR)),
-        ("O_CREAT", f(libc::O_CREAT), f(libc::O_CREAT)),
-        ("O_EXCL", f(libc::O_EXCL), f(libc::O_EXCL)),
-        ("O_NOCTTY", f(libc::O_NOCTTY), f(libc::O_NOCTTY)),
-        ("O_TRUNC", f(libc::O_TRUNC), f(libc::O_TRUNC)),
-        ("O_APPEND", f(libc::O_APPEND), f(libc::O_APPEND)),
-        ("O_NONBLOCK", f(libc::O_NONBLOCK), f(libc::O_NONBLOCK)),
-        ("O_SYNC", f(libc::O_SYNC), f(libc::O_SYNC)),
-        ("O_DSYNC", f(libc::O_DSYNC), f(libc::O_DSYNC)),
-        ("O_ASYNC", f(libc::O_ASYNC), f(libc::O_ASYNC)),
-        ("O_DIRECT", f(libc::O_DIRECT), f(libc::O_DIRECT)),
-        ("O_LARGEFILE", f(libc::O_LARGEFILE), f(libc::O_LARGEFILE)),
-        ("O_TMPFILE", f(libc::O_TMPFILE), f(libc::O_TMPFILE)),
-        ("O_DIRECTORY", f(libc::O_DIRECTORY), f(libc::O_DIRECTORY)),
-        ("O_NOFOLLOW", f(libc::O_NOFOLLOW), f(libc::O_NOFOLLOW)),
-        ("O_NOATIME", f(libc::O_NOATIME), f(libc::O_NOATIME)),
-        ("O_CLOEXEC", f(libc::O_CLOEXEC), f(libc::O_CLOEXEC)),
-        ("O_PATH", f(libc::O_PATH), f(libc::O_PATH)),
+        bit("O_CREAT", libc::O_CREAT),
+        bit("O_EXCL", libc::O_EXCL),
+        bit("O_NOCTTY", libc::O_NOCTTY),
+        bit("O_TRUNC", libc::O_TRUNC),
+        bit("O_APPEND", libc::O_APPEND),
+        bit("O_NONBLOCK", libc::O_NONBLOCK),
+        bit("O_SYNC", libc::O_SYNC),
+        bit("O_DSYNC", libc::O_DSYNC),
+        bit("O_ASYNC", libc::O_ASYNC),
+        bit("O_DIRECT", libc::O_DIRECT),
+        bit("O_LARGEFILE", libc::O_LARGEFILE),
+        bit("O_TMPFILE", libc::O_TMPFILE),
+        bit("O_DIRECTORY", libc::O_DIRECTORY),
+        bit("O_NOFOLLOW", libc::O_NOFOLLOW),
+        bit("O_NOATIME", libc::O_NOATIME),
+        bit("O_CLOEXEC", libc::O_CLOEXEC),
+        bit("O_PATH", libc::O_PATH),
         // glibc's other name for O_NONBLOCK, for -f only
-        ("O_NDELAY", f(libc::O_NDELAY), f(libc::O_NDELAY)),
+        bit("O_NDELAY", libc::O_NDELAY),
     ]
-}
+};
 
 fn parse_flag(s: &str) -> Result<FlagWant, String> {
     let up = s.trim().to_ascii_uppercase();
@@ -156,7 +162,7 @@ fn parse_flag(s: &str) -> Result<FlagWant, String> {
     } else {
         want
     };
-    flag_table()
+    FLAG_TABLE
         .iter()
         .find(|(n, _, _)| *n == want)
         .map(|&(_, mask, value)| FlagWant { mask, value })
@@ -172,7 +178,7 @@ fn parse_pages(s: &str) -> Result<u32, String> {
 
 /// The flags as names, e.g. "O_WRONLY|O_CREAT|O_TRUNC"; unknown bits in hex.
 fn flag_names(flags: u32) -> Vec<String> {
-    let table = flag_table();
+    let table = &FLAG_TABLE;
     let mut names = Vec::new();
     let acc = flags & libc::O_ACCMODE as u32;
     if let Some((n, _, _)) = table[..3].iter().find(|(_, _, v)| *v == acc) {
@@ -196,9 +202,9 @@ fn flag_names(flags: u32) -> Vec<String> {
 
 unsafe impl plain::Plain for types::opensnoop_event {}
 
-/// One open as read from the ring.
+/// One open as read from the ring (the path borrowed from the record).
 #[derive(Debug)]
-struct Open {
+struct Open<'a> {
     ts_ns: u64,
     pid: u32,
     tid: u32,
@@ -208,23 +214,24 @@ struct Open {
     mode: u32,
     dirfd: i32,
     nr: u16,
-    comm: Vec<u8>,
+    comm: [u8; 16],
     /// The path as the caller gave it.
-    path: Vec<u8>,
+    path: &'a [u8],
     path_cut: bool,
     /// -F on a relative path: the full path, when the directory was read.
     full: Option<Vec<u8>>,
 }
 
-fn decode(data: &[u8]) -> Option<Open> {
-    let head = std::mem::offset_of!(types::opensnoop_event, buf);
-    let ev: types::opensnoop_event = record::read(data, head)?;
-    let buf = &data[head..];
+const HEAD: usize = std::mem::offset_of!(types::opensnoop_event, buf);
+
+fn decode(data: &[u8]) -> Option<Open<'_>> {
+    let ev: types::opensnoop_event = record::read(data, HEAD)?;
+    let buf = &data[HEAD..];
     let path_len = (ev.path_len as usize).min(buf.len());
-    let path = escape::cstr(&buf[..path_len]).to_vec();
+    let path = escape::cstr(&buf[..path_len]);
     let full = (ev.status & STATUS_DIRS != 0).then(|| {
         let end = (path_len + ev.dir_len as usize).min(buf.len());
-        full_path(&buf[path_len..end], &path, ev.status & STATUS_DIRS_CUT != 0)
+        full_path(&buf[path_len..end], path, ev.status & STATUS_DIRS_CUT != 0)
     });
     Some(Open {
         ts_ns: ev.ts_ns,
@@ -236,7 +243,7 @@ fn decode(data: &[u8]) -> Option<Open> {
         mode: ev.mode,
         dirfd: ev.dirfd,
         nr: ev.nr,
-        comm: escape::cchars(&ev.comm),
+        comm: ev.comm.map(|c| c as u8),
         path,
         path_cut: ev.status & STATUS_PATH_CUT != 0,
         full,
@@ -268,7 +275,11 @@ fn full_path(dirs: &[u8], rel: &[u8], cut: bool) -> Vec<u8> {
     out
 }
 
-impl Open {
+impl Open<'_> {
+    fn comm(&self) -> &[u8] {
+        escape::cstr(&self.comm)
+    }
+
     fn fd(&self) -> i32 {
         if self.ret >= 0 {
             self.ret
@@ -286,7 +297,7 @@ impl Open {
     }
 
     fn shown_path(&self) -> &[u8] {
-        self.full.as_deref().unwrap_or(&self.path)
+        self.full.as_deref().unwrap_or(self.path)
     }
 
     fn creates(&self) -> bool {
@@ -334,59 +345,79 @@ impl Printer<'_> {
         h
     }
 
-    fn row(&self, o: &Open) -> String {
+    /// The table row, written into `r` (reused across events: no
+    /// allocation per open in the common case).
+    fn row(&self, o: &Open, r: &mut String) {
         let a = self.args;
-        let mut r = String::new();
+        r.clear();
         if a.timestamp {
-            r.push_str(&format!("{:<14.9}", self.seconds(o)));
+            let _ = write!(r, "{:<14.9}", self.seconds(o));
         }
         if a.print_uid {
-            r.push_str(&format!("{:<6} ", o.uid));
+            let _ = write!(r, "{:<6} ", o.uid);
         }
         let id = if a.common.tid.is_some() { o.tid } else { o.pid };
-        r.push_str(&format!(
-            "{id:<6} {:<16} {:>4} {:>3} ",
-            escape::printable(&o.comm),
-            o.fd(),
-            o.errno()
-        ));
+        let _ = write!(r, "{id:<6} ");
+        let start = r.len();
+        escape::push_printable(r, o.comm());
+        let width = r[start..].chars().count();
+        r.extend(std::iter::repeat_n(' ', 16usize.saturating_sub(width)));
+        let _ = write!(r, " {:>4} {:>3} ", o.fd(), o.errno());
         if a.extended {
-            r.push_str(&format!("{:08o} ", o.flags));
+            let _ = write!(r, "{:08o} ", o.flags);
         }
-        r.push_str(&escape::printable(o.shown_path()));
+        escape::push_printable(r, o.shown_path());
         if o.path_cut {
             r.push_str("...");
         }
-        r
     }
 
-    fn json(&self, o: &Open) -> serde_json::Value {
+    /// The JSON line, written into `r` by hand (a serde_json::Value per
+    /// open costs more than the rest of the tool).
+    fn json(&self, o: &Open, r: &mut String) {
+        r.clear();
         let err = o.errno();
-        let mut v = json!({
-            "timestamp": (self.seconds(o) * 1e9).round() / 1e9,
-            "pid": o.pid,
-            "tid": o.tid,
-            "uid": o.uid,
-            "comm": escape::json_text(&o.comm),
-            "syscall": syscalls::name(u32::from(o.nr)),
-            "fd": o.fd(),
-            "errno": err,
-            "error": if err != 0 { Some(errno::display(err)) } else { None },
-            "flags": o.flags,
-            "flag_names": flag_names(o.flags),
-            "dirfd": o.dirfd,
-            "path": escape::json_text(o.shown_path()),
-        });
-        if o.creates() {
-            v["mode"] = json!(o.mode);
+        let _ = write!(
+            r,
+            "{{\"timestamp\":{:.9},\"pid\":{},\"tid\":{},\"uid\":{},\"comm\":",
+            self.seconds(o),
+            o.pid,
+            o.tid,
+            o.uid
+        );
+        escape::push_json_str(r, o.comm());
+        r.push_str(",\"syscall\":");
+        match syscalls::name(u32::from(o.nr)) {
+            Some(n) => escape::push_json_str(r, n.as_bytes()),
+            None => r.push_str("null"),
         }
+        let _ = write!(r, ",\"fd\":{},\"errno\":{},\"error\":", o.fd(), err);
+        if err != 0 {
+            escape::push_json_str(r, errno::display(err).as_bytes());
+        } else {
+            r.push_str("null");
+        }
+        let _ = write!(r, ",\"flags\":{},\"flag_names\":[", o.flags);
+        for (i, n) in flag_names(o.flags).iter().enumerate() {
+            if i > 0 {
+                r.push(',');
+            }
+            escape::push_json_str(r, n.as_bytes());
+        }
+        r.push(']');
+        if o.creates() {
+            let _ = write!(r, ",\"mode\":{}", o.mode);
+        }
+        let _ = write!(r, ",\"dirfd\":{},\"path\":", o.dirfd);
+        escape::push_json_str(r, o.shown_path());
         if o.path_cut {
-            v["path_truncated"] = json!(true);
+            r.push_str(",\"path_truncated\":true");
         }
         if o.full.is_some() {
-            v["given_path"] = json!(escape::json_text(&o.path));
+            r.push_str(",\"given_path\":");
+            escape::push_json_str(r, o.path);
         }
-        v
+        r.push('}');
     }
 }
 
@@ -449,21 +480,24 @@ fn run(inv: &Invocation) -> Result<()> {
         ctx.out().line(&printer.header())?;
         ctx.out().flush()?;
     }
+    let mut row = String::with_capacity(256);
     ctx.run_ring(skel.object(), |data| {
         let Some(o) = decode(data) else {
             return Ok(());
         };
         if ctx.common.json {
-            ctx.out().json_line(&printer.json(&o))
+            printer.json(&o, &mut row);
         } else {
-            ctx.out().line(&printer.row(&o))
+            printer.row(&o, &mut row);
         }
+        ctx.out().line(&row)
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const AT_FDCWD: i32 = -100;
 
@@ -502,16 +536,30 @@ mod tests {
         v
     }
 
+    fn row_of(p: &Printer, o: &Open) -> String {
+        let mut r = String::new();
+        p.row(o, &mut r);
+        r
+    }
+
+    fn json_of(p: &Printer, o: &Open) -> serde_json::Value {
+        let mut r = String::new();
+        p.json(o, &mut r);
+        serde_json::from_str(&r).unwrap_or_else(|e| panic!("{e}: {r}"))
+    }
+
     #[test]
     fn decodes_success_and_failure() {
-        let o = decode(&record(b"/etc/passwd", b"", 3, 0)).unwrap();
+        let rec = record(b"/etc/passwd", b"", 3, 0);
+        let o = decode(&rec).unwrap();
         assert_eq!(
             (o.pid, o.tid, o.uid, o.fd(), o.errno()),
             (42, 43, 1000, 3, 0)
         );
         assert_eq!(o.path, b"/etc/passwd");
-        assert_eq!(o.comm, b"cat\x1b");
-        let o = decode(&record(b"/nope", b"", -2, 0)).unwrap();
+        assert_eq!(o.comm(), b"cat\x1b");
+        let rec = record(b"/nope", b"", -2, 0);
+        let o = decode(&rec).unwrap();
         assert_eq!((o.fd(), o.errno()), (-1, 2));
         assert!(decode(&[0u8; 8]).is_none());
     }
@@ -527,40 +575,45 @@ mod tests {
             p.header(),
             "TIME(s)       UID    PID    COMM               FD ERR FLAGS    PATH"
         );
-        let o = decode(&record(b"/nope", b"", -2, 0)).unwrap();
+        let rec = record(b"/nope", b"", -2, 0);
+        let o = decode(&rec).unwrap();
         assert_eq!(
-            p.row(&o),
+            row_of(&p, &o),
             "2.000000000   1000   42     cat\\x1b            -1   2 02000101 /nope"
         );
-        let v = p.json(&o);
+        let v = json_of(&p, &o);
         assert_eq!(v["errno"], 2);
         assert_eq!(v["error"], "ENOENT");
         assert_eq!(v["fd"], -1);
         assert_eq!(v["syscall"], "openat");
         assert_eq!(v["mode"], 0o644);
         assert_eq!(v["flag_names"], json!(["O_WRONLY", "O_CREAT", "O_CLOEXEC"]));
-        let o = decode(&record(b"/ok", b"", 5, STATUS_PATH_CUT)).unwrap();
-        let v = p.json(&o);
+        let rec = record(b"/ok", b"", 5, STATUS_PATH_CUT);
+        let o = decode(&rec).unwrap();
+        let v = json_of(&p, &o);
         assert_eq!(v["error"], serde_json::Value::Null);
         assert_eq!(v["path_truncated"], true);
-        assert!(p.row(&o).ends_with("/ok..."));
+        assert!(row_of(&p, &o).ends_with("/ok..."));
         let a = args(&["--tid", "1"]);
         let p = Printer {
             args: &a,
             start_ns: 0,
         };
         assert!(p.header().starts_with("TID "));
-        assert!(p.row(&o).starts_with("43 "));
+        assert!(row_of(&p, &o).starts_with("43 "));
     }
 
     #[test]
     fn full_paths() {
-        let o = decode(&record(b"./f.txt", b"c\0b\0a\0", 3, STATUS_DIRS)).unwrap();
+        let rec = record(b"./f.txt", b"c\0b\0a\0", 3, STATUS_DIRS);
+        let o = decode(&rec).unwrap();
         assert_eq!(o.shown_path(), b"/a/b/c/f.txt");
         assert_eq!(o.path, b"./f.txt");
-        let o = decode(&record(b"f", b"", 3, STATUS_DIRS)).unwrap();
+        let rec = record(b"f", b"", 3, STATUS_DIRS);
+        let o = decode(&rec).unwrap();
         assert_eq!(o.shown_path(), b"/f");
-        let o = decode(&record(b"f", b"y\0", 3, STATUS_DIRS | STATUS_DIRS_CUT)).unwrap();
+        let rec = record(b"f", b"y\0", 3, STATUS_DIRS | STATUS_DIRS_CUT);
+        let o = decode(&rec).unwrap();
         assert_eq!(o.shown_path(), b".../y/f");
         assert_eq!(full_path(b"", b".", false), b"/");
         assert_eq!(full_path(b"d\0", b"../x", false), b"/d/../x");
