@@ -84,7 +84,10 @@ pub fn json_text(bytes: &[u8]) -> String {
 /// json_text's rules; plain ASCII is copied as is (for tools writing many
 /// JSON lines a second without building a serde_json::Value each).
 pub fn push_json_str(out: &mut String, bytes: &[u8]) {
-    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
         out.push('"');
         out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
         out.push('"');
@@ -134,7 +137,12 @@ mod tests {
         assert!(!line.bytes().any(|b| b < 0x20));
         let back: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(back["s"], "\x1b]0;x\x07\\xff");
-        for raw in [&b"plain/path"[..], b"q\"uote\\", b"\x1b]0;x\x07\xff", "h\u{e9}".as_bytes()] {
+        for raw in [
+            &b"plain/path"[..],
+            b"q\"uote\\",
+            b"\x1b]0;x\x07\xff",
+            "h\u{e9}".as_bytes(),
+        ] {
             let mut s = String::new();
             push_json_str(&mut s, raw);
             let back: serde_json::Value = serde_json::from_str(&s).unwrap();
