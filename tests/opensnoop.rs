@@ -387,6 +387,7 @@ fn bad_input() {
         2,
         "no kprobe hook path",
     );
+    assert_one_line_error("opensnoop", &["-b", "3"], 2, "power of two");
 }
 
 /// Each of the four calls, made directly, with its own argument layout.
