@@ -3,14 +3,11 @@
  * a hash (-P). With -L the entry is timed too; the start time lives in the
  * thread's task-local storage, so the hot path does no hash update.
  *
- * Nothing goes through the ring: user space reads the maps each interval. */
+ * Nothing goes through a ring: user space reads the maps each interval. */
 #include "common/vmlinux_all.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/maps.bpf.h"
-/* Only its `drops` counter is used: calls -P could not count because the
- * table was full, which the runtime reads as lost events. */
-#define RINGBUF_BYTES 4096
-#include "common/emit.bpf.h"
+#include "common/missed.bpf.h"
 #include "syscount.h"
 
 #define X32_SYSCALL_BIT 0x40000000
@@ -78,7 +75,7 @@ static __always_inline void count_process(long id, long ret, __u64 ns)
 		bpf_get_current_comm(init.comm, sizeof(init.comm));
 		err = bpf_map_update_elem(&by_pid, &pid, &init, BPF_NOEXIST);
 		if (err && err != -EEXIST) {
-			emit_count_drop();
+			count_missed();	/* the table is full */
 			return;
 		}
 		p = bpf_map_lookup_elem(&by_pid, &pid);

@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::error::usage;
-use crate::runtime::{errno, escape, syscalls, Ctx};
+use crate::runtime::{errno, escape, missed, syscalls, Ctx};
 use crate::set_filter;
 use crate::skel::syscount::{types, SyscountSkel, SyscountSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -394,7 +394,7 @@ fn run(inv: &Invocation) -> Result<()> {
                 out.line(&printer.row(r))?;
             }
         }
-        let missed = ctx.lost_events(skel.object());
+        let missed = missed::missed(skel.object());
         if missed > missed_reported {
             eprintln!(
                 "{}: {} syscalls not counted: the per-process table ({} processes) is full",
