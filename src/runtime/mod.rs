@@ -7,6 +7,7 @@ pub mod attach;
 pub mod blk;
 pub mod cli;
 pub mod ctx;
+pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod events;
@@ -17,6 +18,7 @@ pub mod missed;
 pub mod output;
 pub mod record;
 pub mod summary;
+pub mod syscalls;
 pub mod users;
 
 pub use ctx::Ctx;
