@@ -132,7 +132,14 @@ fn generic_cases(t: &ToolInfo, nopid: &str) -> Vec<Case> {
                 }
                 v.push(case(n, &args, &[], USAGE, &["interval", bad]));
             }
-            Interval::Flag(f) => v.push(case(n, &base, &[f.as_str(), bad], USAGE, &[bad])),
+            Interval::Flag(f) => {
+                // In place of the good interval run_args gave.
+                let mut args: Vec<String> = base.clone();
+                if let Some(p) = args.iter().position(|a| a == f) {
+                    args.drain(p..(p + 2).min(args.len()));
+                }
+                v.push(case(n, &args, &[f.as_str(), bad], USAGE, &[bad]));
+            }
         }
     }
     // An alias must name itself in its errors.

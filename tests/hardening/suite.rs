@@ -27,6 +27,11 @@ pub const RUN_ARGS: &[(&str, &[&str])] = &[];
 pub const BAD_ARGS: &[(&str, &[&str], &str)] = &[
     ("execsnoop", &["--max-args", "0"], "max-args"),
     ("execsnoop", &["-P", "abc"], "abc"),
+    ("opensnoop", &["-f", "O_BOGUS"], "O_BOGUS"),
+    ("opensnoop", &["-b", "3"], "3"),
+    ("opensnoop", &["-n", "0123456789abcdefg"], "-n"),
+    ("syscount", &["--syscall", "nosuchcall"], "nosuchcall"),
+    ("syscount", &["--errno", "EBOGUS"], "EBOGUS"),
 ];
 
 /// Where a tool takes its reporting interval, read from its --help.
