@@ -13,11 +13,6 @@ use serde_json::Value;
 
 const PAGES: u64 = 64;
 
-fn tid() -> String {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }.to_string()
-}
-
 fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as u64 }
@@ -30,7 +25,8 @@ fn scratch(tag: &str) -> PathBuf {
 /// A file of PAGES pages on disk and out of the page cache.
 fn cold_file(path: &Path) {
     let mut f = File::create(path).expect("create");
-    f.write_all(&vec![7u8; (PAGES * page_size()) as usize]).expect("write");
+    f.write_all(&vec![7u8; (PAGES * page_size()) as usize])
+        .expect("write");
     f.sync_all().expect("fsync");
     evict(&f);
 }
@@ -50,7 +46,7 @@ fn read_all(path: &Path) {
 
 /// Run cachestat (long interval: one line at Ctrl-C) around `work`.
 fn measure(extra: &[&str], work: impl FnOnce()) -> common::Finished {
-    let me = tid();
+    let me = common::gettid().to_string();
     let mut args = vec!["--tid", me.as_str()];
     args.extend_from_slice(extra);
     args.push("60");
@@ -73,22 +69,34 @@ fn cold_then_warm_read() {
     cold_file(&path);
 
     let cold = only_line(&measure(&["--json"], || read_all(&path)));
-    assert_eq!(cold["misses"], PAGES, "cold: every page read is a miss: {cold}");
+    assert_eq!(
+        cold["misses"], PAGES,
+        "cold: every page read is a miss: {cold}"
+    );
     assert_eq!(cold["hits"], 0, "{cold}");
     assert_eq!(cold["pages_added"], PAGES, "{cold}");
     assert_eq!(cold["hitratio"], 0.0);
 
     let warm = only_line(&measure(&["--json"], || read_all(&path)));
-    assert_eq!(warm["hits"], PAGES, "warm: every page read is a hit: {warm}");
+    assert_eq!(
+        warm["hits"], PAGES,
+        "warm: every page read is a hit: {warm}"
+    );
     assert_eq!(warm["misses"], 0, "{warm}");
     assert_eq!(warm["hitratio"], 1.0);
 
     // The table, with -T: a warm read again.
     let done = measure(&["-T"], || read_all(&path));
-    assert_eq!(done.stdout[0], "TIME         HITS   MISSES  DIRTIES HITRATIO   BUFFERS_MB  CACHED_MB");
+    assert_eq!(
+        done.stdout[0],
+        "TIME         HITS   MISSES  DIRTIES HITRATIO   BUFFERS_MB  CACHED_MB"
+    );
     let cols: Vec<&str> = done.stdout[1].split_whitespace().collect();
     assert_eq!(cols.len(), 7, "{:?}", done.stdout);
-    assert_eq!(&cols[1..5], [PAGES.to_string().as_str(), "0", "0", "100.00%"]);
+    assert_eq!(
+        &cols[1..5],
+        [PAGES.to_string().as_str(), "0", "0", "100.00%"]
+    );
     common::assert_no_bpf_left(&done);
     let _ = std::fs::remove_file(&path);
 }
@@ -106,7 +114,11 @@ fn read_past_eof_counts_real_pages() {
         let mut buf = vec![0u8; (PAGES * page_size()) as usize];
         assert_eq!(f.read(&mut buf).unwrap() as u64, 3 * page_size());
     }));
-    assert_eq!((warm["hits"].as_u64(), warm["misses"].as_u64()), (Some(3), Some(0)), "{warm}");
+    assert_eq!(
+        (warm["hits"].as_u64(), warm["misses"].as_u64()),
+        (Some(3), Some(0)),
+        "{warm}"
+    );
     let _ = std::fs::remove_file(&path);
 }
 
@@ -120,7 +132,8 @@ fn new_pages_written_are_dirties_not_misses() {
     // buffers too (inode table, directory).
     let mut f = File::create(&path).unwrap();
     let done = measure(&["--json"], || {
-        f.write_all(&vec![3u8; (16 * page_size()) as usize]).unwrap();
+        f.write_all(&vec![3u8; (16 * page_size()) as usize])
+            .unwrap();
     });
     let v = only_line(&done);
     assert_eq!(v["pages_dirtied"], 16, "{v}");

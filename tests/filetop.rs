@@ -11,11 +11,6 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-fn tid() -> u32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() as u32 }
-}
-
 fn scratch_file(tag: &str) -> (PathBuf, String) {
     let name = format!("ftop-{tag}-{}", std::process::id());
     (std::env::temp_dir().join(&name), name)
@@ -47,7 +42,7 @@ fn rows_for<'a>(v: &'a [Value], name: &str) -> Vec<&'a Value> {
 #[test]
 fn exact_reads_and_writes_json() {
     let (path, name) = scratch_file("json");
-    let me = tid().to_string();
+    let me = common::gettid().to_string();
     // A long interval: the one summary comes at Ctrl-C.
     let t = common::start("filetop", &["--json", "-C", "--tid", &me, "60"]);
     workload(&path);
@@ -59,10 +54,15 @@ fn exact_reads_and_writes_json() {
     let r = mine[0];
     assert_eq!(
         (&r["reads"], &r["writes"], &r["rbytes"], &r["wbytes"]),
-        (&Value::from(2), &Value::from(3), &Value::from(6000), &Value::from(15000))
+        (
+            &Value::from(2),
+            &Value::from(3),
+            &Value::from(6000),
+            &Value::from(15000)
+        )
     );
     assert_eq!(r["type"], "R");
-    assert_eq!(r["tid"], tid());
+    assert_eq!(r["tid"], common::gettid());
     assert_eq!(r["pid"], std::process::id());
     common::assert_no_bpf_left(&done);
     let _ = std::fs::remove_file(&path);
@@ -88,9 +88,12 @@ fn table_columns_and_pid_filter() {
     let r = &rows[0];
     // TID COMM READS WRITES R_Kb W_Kb T FILE (COMM is the test thread's name).
     let n = r.len();
-    assert_eq!(r[0], tid().to_string());
+    assert_eq!(r[0], common::gettid().to_string());
     assert_eq!(&r[n - 6..], ["2", "3", "5", "14", "R", name.as_str()]);
-    assert!(done.stdout.iter().any(|l| l == "TID     COMM             READS  WRITES R_Kb    W_Kb    T FILE"));
+    assert!(done
+        .stdout
+        .iter()
+        .any(|l| l == "TID     COMM             READS  WRITES R_Kb    W_Kb    T FILE"));
     assert!(done.stdout.iter().any(|l| l.contains(" loadavg: ")));
     assert!(rows_for(&other.json(), &name).is_empty());
     let _ = std::fs::remove_file(&path);
@@ -99,16 +102,30 @@ fn table_columns_and_pid_filter() {
 /// Sockets only with -a (type S); -r caps the rows; -s orders them.
 #[test]
 fn all_files_rows_and_sort() {
-    let me = tid().to_string();
-    let reg = common::start("filetop", &["--json", "-C", "-r", "1000", "--tid", &me, "60"]);
-    let all = common::start("filetop", &["--json", "-C", "-a", "-r", "1000", "--tid", &me, "60"]);
-    let top1 = common::start("filetop", &["--json", "-C", "-r", "1", "-s", "wbytes", "--tid", &me, "60"]);
+    let me = common::gettid().to_string();
+    let reg = common::start(
+        "filetop",
+        &["--json", "-C", "-r", "1000", "--tid", &me, "60"],
+    );
+    let all = common::start(
+        "filetop",
+        &["--json", "-C", "-a", "-r", "1000", "--tid", &me, "60"],
+    );
+    let top1 = common::start(
+        "filetop",
+        &[
+            "--json", "-C", "-r", "1", "-s", "wbytes", "--tid", &me, "60",
+        ],
+    );
     // read(2)/write(2) on a socket pair (std's UnixStream would use send/recv).
     let (a, b) = UnixStream::pair().unwrap();
     let mut got = [0u8; 777];
     // SAFETY: plain write/read on open fds with buffers of the given size.
     unsafe {
-        assert_eq!(libc::write(a.as_raw_fd(), [1u8; 777].as_ptr().cast(), 777), 777);
+        assert_eq!(
+            libc::write(a.as_raw_fd(), [1u8; 777].as_ptr().cast(), 777),
+            777
+        );
         assert_eq!(libc::read(b.as_raw_fd(), got.as_mut_ptr().cast(), 777), 777);
     }
     let (p1, n1) = scratch_file("small");

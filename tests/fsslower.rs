@@ -13,11 +13,6 @@ use std::time::{Duration, Instant};
 use common::loopfs::LoopFs;
 use serde_json::Value;
 
-fn tid() -> u32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() as u32 }
-}
-
 /// A unique name per test and process, so parallel tests never mix.
 fn unique(tag: &str) -> String {
     format!("fss-{tag}-{}", std::process::id())
@@ -55,8 +50,11 @@ fn count(evs: &[&Value], op: &str) -> usize {
 fn every_op_on_ext4_and_none_on_xfs() {
     let ext4 = LoopFs::new("ext4", 64);
     let xfs = LoopFs::new("xfs", 320);
-    let me = tid().to_string();
-    let t = common::start("fsslower", &["-t", "ext4", "-m", "0", "--json", "--tid", &me, "--verbose"]);
+    let me = common::gettid().to_string();
+    let t = common::start(
+        "fsslower",
+        &["-t", "ext4", "-m", "0", "--json", "--tid", &me, "--verbose"],
+    );
     let name = unique("all");
     workload(&ext4.path(&name));
     let xname = unique("xfs");
@@ -64,7 +62,8 @@ fn every_op_on_ext4_and_none_on_xfs() {
     let done = t.stop();
     assert!(done.status.success(), "{}", done.stderr);
     assert!(
-        done.stderr.contains("using tracepoint: syscall tracepoints"),
+        done.stderr
+            .contains("using tracepoint: syscall tracepoints"),
         "--verbose should say which hooks: {}",
         done.stderr
     );
@@ -87,12 +86,15 @@ fn every_op_on_ext4_and_none_on_xfs() {
     assert_eq!(read["offset"], 5000);
     for e in &mine {
         assert_eq!(e["pid"], std::process::id());
-        assert_eq!(e["tid"], tid());
+        assert_eq!(e["tid"], common::gettid());
         assert_eq!(e["fs"], "ext4");
         assert!(e["latency_us"].as_f64().unwrap() >= 0.0);
     }
     // The xfs file's operations are not ext4's.
-    assert!(ops_for(&events, &xname).is_empty(), "xfs ops leaked into ext4: {events:#?}");
+    assert!(
+        ops_for(&events, &xname).is_empty(),
+        "xfs ops leaked into ext4: {events:#?}"
+    );
     common::assert_no_bpf_left(&done);
 }
 
@@ -100,7 +102,7 @@ fn every_op_on_ext4_and_none_on_xfs() {
 fn xfs_sees_its_own_ops_only() {
     let ext4 = LoopFs::new("ext4", 64);
     let xfs = LoopFs::new("xfs", 320);
-    let me = tid().to_string();
+    let me = common::gettid().to_string();
     let t = common::start("fsslower", &["-t", "xfs", "0", "--json", "--tid", &me]);
     let name = unique("x-only");
     workload(&xfs.path(&name));
@@ -121,14 +123,15 @@ fn ext4slower_alias_table_and_csv() {
     let dir = tempdir("alias");
     let alias = dir.join("ext4slower");
     std::os::unix::fs::symlink(common::bin("fsslower"), &alias).expect("symlink");
-    let me = tid().to_string();
+    let me = common::gettid().to_string();
     let name = unique("tab");
 
     let t = common::start_cmd(Command::new(&alias).args(["--tid", &me, "0"]));
     workload(&ext4.path(&name));
     let done = t.stop();
     assert_eq!(done.stdout[0], "Tracing ext4 operations");
-    assert!(done.stdout[1].starts_with("TIME     COMM             PID     T BYTES   OFF_KB   LAT(ms) FILENAME"));
+    assert!(done.stdout[1]
+        .starts_with("TIME     COMM             PID     T BYTES   OFF_KB   LAT(ms) FILENAME"));
     let rows: Vec<Vec<&str>> = done
         .stdout
         .iter()
@@ -156,7 +159,10 @@ fn ext4slower_alias_table_and_csv() {
         let t = common::start_cmd(Command::new(&alias).args([flag, "--tid", &me, "0"]));
         workload(&ext4.path(&name));
         let done = t.stop();
-        assert_eq!(done.stdout[0], "ENDTIME_us,TASK,PID,TYPE,BYTES,OFFSET_b,LATENCY_us,FILE");
+        assert_eq!(
+            done.stdout[0],
+            "ENDTIME_us,TASK,PID,TYPE,BYTES,OFFSET_b,LATENCY_us,FILE"
+        );
         let w: Vec<Vec<&str>> = done
             .stdout
             .iter()
@@ -164,7 +170,10 @@ fn ext4slower_alias_table_and_csv() {
             .map(|l| l.split(',').collect())
             .collect();
         assert_eq!(w.len(), 3, "{:#?}", done.stdout);
-        assert_eq!((w[2][2], w[2][3], w[2][4], w[2][5]), (pid.as_str(), "W", "5000", "10000"));
+        assert_eq!(
+            (w[2][2], w[2][3], w[2][4], w[2][5]),
+            (pid.as_str(), "W", "5000", "10000")
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -174,14 +183,26 @@ fn ext4slower_alias_table_and_csv() {
 #[test]
 fn threshold_keeps_the_slow_write_only() {
     let ext4 = LoopFs::new("ext4", 64);
-    let me = tid().to_string();
+    let me = common::gettid().to_string();
     let name = unique("slow");
     let path = ext4.path(&name);
-    let mut f = OpenOptions::new().create(true).write(true).open(&path).expect("create");
-    let t = common::start("fsslower", &["-t", "ext4", "-m", "150", "--json", "--tid", &me]);
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+        .expect("create");
+    let t = common::start(
+        "fsslower",
+        &["-t", "ext4", "-m", "150", "--json", "--tid", &me],
+    );
     f.write_all(&[b'a'; 100]).expect("fast write");
     let mnt = ext4.mnt.clone();
-    let status = Command::new("fsfreeze").arg("-f").arg(&mnt).status().expect("fsfreeze");
+    let status = Command::new("fsfreeze")
+        .arg("-f")
+        .arg(&mnt)
+        .status()
+        .expect("fsfreeze");
     assert!(status.success());
     // Thaw from another thread after 400 ms; the write below waits for it.
     let thaw = std::thread::spawn(move || {
@@ -196,12 +217,19 @@ fn threshold_keeps_the_slow_write_only() {
     let done = t.stop();
     let events = done.json();
     let mine = ops_for(&events, &name);
-    assert!(took >= Duration::from_millis(300), "the write was not held up ({took:?})");
+    assert!(
+        took >= Duration::from_millis(300),
+        "the write was not held up ({took:?})"
+    );
     assert_eq!(mine.len(), 1, "{events:#?}");
     assert_eq!(mine[0]["op"], "write");
     assert_eq!(mine[0]["bytes"], 200);
     assert_eq!(mine[0]["offset"], 100);
-    assert!(mine[0]["latency_us"].as_f64().unwrap() >= 150_000.0, "{}", mine[0]);
+    assert!(
+        mine[0]["latency_us"].as_f64().unwrap() >= 150_000.0,
+        "{}",
+        mine[0]
+    );
 }
 
 fn tempdir(tag: &str) -> std::path::PathBuf {
@@ -216,8 +244,23 @@ fn bad_input_is_one_line() {
     common::assert_one_line_error("fsslower", &[], 2, "which filesystem");
     common::assert_one_line_error("fsslower", &["-t", "zfs"], 2, "unknown filesystem 'zfs'");
     common::assert_one_line_error("fsslower", &["-t", "ext4", "-m", "abc"], 2, "not a number");
-    common::assert_one_line_error("fsslower", &["-t", "ext4", "-m", "1", "2"], 2, "two thresholds");
-    common::assert_one_line_error("fsslower", &["-t", "ext4", "-p", "999999999"], 2, "no process");
+    common::assert_one_line_error(
+        "fsslower",
+        &["-t", "ext4", "-m", "1", "2"],
+        2,
+        "two thresholds",
+    );
+    common::assert_one_line_error(
+        "fsslower",
+        &["-t", "ext4", "-p", "999999999"],
+        2,
+        "no process",
+    );
     common::assert_one_line_error("fsslower", &["-t", "ext4", "-c", "--json"], 2, "exclude");
-    common::assert_one_line_error("fsslower", &["-t", "ext4", "--attach", "kprobe"], 1, "no kprobes");
+    common::assert_one_line_error(
+        "fsslower",
+        &["-t", "ext4", "--attach", "kprobe"],
+        1,
+        "no kprobes",
+    );
 }

@@ -107,30 +107,58 @@ pub static FILESYSTEMS: &[Fs] = &[
         name: "ext4",
         magic: 0xEF53,
         type_name: "ext4",
-        plan: fs_plan!(ext4, "ext4_file_read_iter", "ext4_file_write_iter", "ext4_file_open", "ext4_sync_file"),
+        plan: fs_plan!(
+            ext4,
+            "ext4_file_read_iter",
+            "ext4_file_write_iter",
+            "ext4_file_open",
+            "ext4_sync_file"
+        ),
     },
     Fs {
         name: "xfs",
         magic: 0x5846_5342,
         type_name: "xfs",
-        plan: fs_plan!(xfs, "xfs_file_read_iter", "xfs_file_write_iter", "xfs_file_open", "xfs_file_fsync"),
+        plan: fs_plan!(
+            xfs,
+            "xfs_file_read_iter",
+            "xfs_file_write_iter",
+            "xfs_file_open",
+            "xfs_file_fsync"
+        ),
     },
     Fs {
         name: "btrfs",
         magic: 0x9123_683E,
         type_name: "btrfs",
-        plan: fs_plan!(btrfs, "btrfs_file_read_iter", "btrfs_file_write_iter", "btrfs_file_open", "btrfs_sync_file"),
+        plan: fs_plan!(
+            btrfs,
+            "btrfs_file_read_iter",
+            "btrfs_file_write_iter",
+            "btrfs_file_open",
+            "btrfs_sync_file"
+        ),
     },
     Fs {
         name: "nfs",
         magic: 0x6969,
         type_name: "",
-        plan: fs_plan!(nfs, "nfs_file_read", "nfs_file_write", "nfs_file_open", "nfs_file_fsync"),
+        plan: fs_plan!(
+            nfs,
+            "nfs_file_read",
+            "nfs_file_write",
+            "nfs_file_open",
+            "nfs_file_fsync"
+        ),
     },
 ];
 
 fn names() -> String {
-    FILESYSTEMS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+    FILESYSTEMS
+        .iter()
+        .map(|f| f.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn find(name: &str) -> Option<&'static Fs> {
@@ -153,9 +181,9 @@ pub fn choose(called_as: &str, tool: &str, flag: Option<&str>) -> Result<&'stati
             "{called_as} traces {}; for {t} use {tool} -t {t}",
             fs.name
         ))),
-        (None, Some(t)) => find(t).ok_or_else(|| {
-            usage(format!("unknown filesystem '{t}' (known: {})", names()))
-        }),
+        (None, Some(t)) => {
+            find(t).ok_or_else(|| usage(format!("unknown filesystem '{t}' (known: {})", names())))
+        }
         (None, None) => Err(usage(format!(
             "which filesystem? -t FS ({}), or call it as ext4{suffix} etc.",
             names()
@@ -193,8 +221,14 @@ mod tests {
     fn alias_and_flag() {
         assert_eq!(choose("ext4slower", "fsslower", None).unwrap().name, "ext4");
         assert_eq!(choose("xfsdist", "fsdist", None).unwrap().name, "xfs");
-        assert_eq!(choose("fsslower", "fsslower", Some("btrfs")).unwrap().name, "btrfs");
-        assert_eq!(choose("nfsslower", "fsslower", Some("nfs")).unwrap().name, "nfs");
+        assert_eq!(
+            choose("fsslower", "fsslower", Some("btrfs")).unwrap().name,
+            "btrfs"
+        );
+        assert_eq!(
+            choose("nfsslower", "fsslower", Some("nfs")).unwrap().name,
+            "nfs"
+        );
         assert!(choose("fsslower", "fsslower", None).is_err());
         assert!(choose("fsslower", "fsslower", Some("zfs")).is_err());
         assert!(choose("ext4slower", "fsslower", Some("xfs")).is_err());

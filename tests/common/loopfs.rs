@@ -36,7 +36,8 @@ impl LoopFs {
     /// mounted under /tmp. Panics (after cleaning up) if any step fails.
     pub fn new(fstype: &str, mib: u64) -> LoopFs {
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("ironscope-{fstype}-{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ironscope-{fstype}-{}-{n}", std::process::id()));
         let mut fs = LoopFs {
             mnt: dir.join("mnt"),
             fstype: fstype.to_string(),
@@ -54,8 +55,12 @@ impl LoopFs {
 
     fn setup(&mut self, mib: u64) -> Result<(), String> {
         let _ = std::fs::remove_dir_all(&self.dir);
-        std::fs::create_dir_all(&self.mnt).map_err(|e| format!("mkdir {}: {e}", self.mnt.display()))?;
-        run(Command::new("truncate").arg("-s").arg(format!("{mib}M")).arg(&self.image))?;
+        std::fs::create_dir_all(&self.mnt)
+            .map_err(|e| format!("mkdir {}: {e}", self.mnt.display()))?;
+        run(Command::new("truncate")
+            .arg("-s")
+            .arg(format!("{mib}M"))
+            .arg(&self.image))?;
         let mkfs = format!("mkfs.{}", self.fstype);
         let mut cmd = Command::new(&mkfs);
         match self.fstype.as_str() {
@@ -65,9 +70,15 @@ impl LoopFs {
             _ => &mut cmd,
         };
         run(cmd.arg(&self.image))?;
-        let dev = run(Command::new("losetup").args(["--find", "--show"]).arg(&self.image))?;
+        let dev = run(Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(&self.image))?;
         self.dev = Some(dev.clone());
-        run(Command::new("mount").arg("-t").arg(&self.fstype).arg(&dev).arg(&self.mnt))?;
+        run(Command::new("mount")
+            .arg("-t")
+            .arg(&self.fstype)
+            .arg(&dev)
+            .arg(&self.mnt))?;
         self.mounted = true;
         Ok(())
     }

@@ -22,6 +22,13 @@ pub fn bin(tool: &str) -> PathBuf {
     p
 }
 
+/// The calling thread's id: a test that does its workload on its own thread
+/// filters the tool with `--tid` and sees nothing of parallel tests.
+pub fn gettid() -> u32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as u32 }
+}
+
 /// Host tests load BPF: they must run as root; failing loudly beats a
 /// silently skipped test.
 pub fn require_root() {
