@@ -59,6 +59,15 @@ fn every_op_on_ext4_and_none_on_xfs() {
     workload(&ext4.path(&name));
     let xname = unique("xfs");
     workload(&xfs.path(&xname));
+    // A FIFO that lives on ext4: its I/O is the pipe's, not ext4's.
+    let fifo = ext4.path("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut p = OpenOptions::new().read(true).write(true).open(&fifo).expect("fifo");
+    p.write_all(b"0123456789").unwrap();
+    let mut back = [0u8; 10];
+    std::io::Read::read_exact(&mut p, &mut back).unwrap();
     let done = t.stop();
     assert!(done.status.success(), "{}", done.stderr);
     assert!(
@@ -230,6 +239,38 @@ fn threshold_keeps_the_slow_write_only() {
         "{}",
         mine[0]
     );
+}
+
+/// The tool's own writes are never traced: with its output on the traced
+/// filesystem and no threshold, they would feed back forever.
+#[test]
+fn own_output_on_the_filesystem_is_not_traced() {
+    let ext4 = LoopFs::new("ext4", 64);
+    let out_path = ext4.path("self-out.json");
+    let mut child = Command::new(common::bin("fsslower"))
+        .args(["-t", "ext4", "0", "--json"])
+        .env("IRONSCOPE_READY", "1")
+        .stdout(File::create(&out_path).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert_eq!(line, "fsslower: ready\n");
+    let name = unique("self");
+    // Several polls' worth: each flush of the output is an ext4 write.
+    for _ in 0..5 {
+        workload(&ext4.path(&name));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(ops_for(&events, &name).len(), 35, "the workload, 5 times");
+    assert!(ops_for(&events, "self-out.json").is_empty(), "the tool traced its own output");
 }
 
 fn tempdir(tag: &str) -> std::path::PathBuf {

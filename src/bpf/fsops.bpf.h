@@ -20,6 +20,9 @@
 /* The filesystem, for the syscall programs (the others are per filesystem). */
 const volatile __u64 fs_magic = FD_EXT4_SUPER_MAGIC;
 const volatile char fs_name[FD_FSTYPE_LEN] = "ext4";
+/* The tool itself: its own writes (ext4slower 0 > file-on-ext4) would feed
+ * back into its output forever. */
+const volatile __u32 self_tgid = 0;
 
 struct fs_start {
 	__u64 ts;
@@ -42,14 +45,17 @@ struct {
 static __always_inline void fs_op_done(const struct fs_start *s, struct file *file, __s64 ret,
 				       __u64 now, __u64 delta_ns);
 
-static __always_inline int fs_enter(__u32 op, struct file *file, __u64 pos)
+/* The common filters, and never the tool itself. */
+static __always_inline bool fs_wanted(void)
+{
+	return filter_current() && (bpf_get_current_pid_tgid() >> 32) != self_tgid;
+}
+
+static __always_inline int fs_record(__u32 op, struct file *file, __u64 pos)
 {
 	struct fs_start s = {};
-	__u32 tid;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (!filter_current())
-		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
 	s.ts = bpf_ktime_get_ns();
 	s.file = file;
 	s.pos = pos;
@@ -58,7 +64,28 @@ static __always_inline int fs_enter(__u32 op, struct file *file, __u64 pos)
 	return 0;
 }
 
-/* `file` is the file opened, for a syscall open (ret is its fd); else NULL. */
+static __always_inline int fs_enter(__u32 op, struct file *file, __u64 pos)
+{
+	return fs_wanted() ? fs_record(op, file, pos) : 0;
+}
+
+/* For the syscall programs: whether an op on this file reaches the
+ * filesystem's file operations, as the fentry/kprobe programs see them:
+ * regular files (and directories for fsync), not device nodes or FIFOs
+ * that merely live there, nor O_PATH handles. */
+static __always_inline bool fs_syscall_file(struct file *file, __u32 op)
+{
+	__u16 type;
+
+	if (!file_on_fs(file, fs_magic, fs_name))
+		return false;
+	if (BPF_CORE_READ(file, f_flags) & FD_O_PATH)
+		return false;
+	type = file_mode(file) & FD_S_IFMT;
+	return type == FD_S_IFREG || (op == FSOP_FSYNC && type == FD_S_IFDIR);
+}
+
+/* syscall_open: the file is the fd the syscall returned. */
 static __always_inline int fs_exit(__s64 ret, bool syscall_open)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -72,7 +99,7 @@ static __always_inline int fs_exit(__s64 ret, bool syscall_open)
 	file = s->file;
 	if (syscall_open) {
 		file = ret >= 0 ? fd_file(ret) : NULL;
-		if (!file_on_fs(file, fs_magic, fs_name))
+		if (!fs_syscall_file(file, FSOP_OPEN))
 			goto out;
 	}
 	if (file && now >= s->ts)
@@ -148,14 +175,14 @@ static __always_inline int fs_enter_fd(__u32 op, long fd, bool has_pos, __u64 po
 {
 	struct file *file;
 
-	if (!filter_current())
+	if (!fs_wanted())
 		return 0;
 	file = fd_file(fd);
-	if (!file_on_fs(file, fs_magic, fs_name))
+	if (!fs_syscall_file(file, op))
 		return 0;
 	if (!has_pos)
 		pos = BPF_CORE_READ(file, f_pos);
-	return fs_enter(op, file, pos);
+	return fs_record(op, file, pos);
 }
 
 #define FSOPS_SYSCALL(name, enter_body, is_open)                                        \

@@ -128,6 +128,7 @@ fn run(inv: &Invocation) -> Result<()> {
         set_filter!(ro, ctx);
         ro.unit_ns = if args.milliseconds { 1_000_000 } else { 1000 };
         ro.fs_magic = fs.magic;
+        ro.self_tgid = std::process::id();
         for (d, s) in ro.fs_name.iter_mut().zip(fsops::type_name_bytes(fs)) {
             *d = s as _;
         }

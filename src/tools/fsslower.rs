@@ -188,6 +188,7 @@ fn run(inv: &Invocation) -> Result<()> {
         set_filter!(ro, ctx);
         ro.min_ns = (min_ms * 1e6) as u64;
         ro.fs_magic = fs.magic;
+        ro.self_tgid = std::process::id();
         for (d, s) in ro.fs_name.iter_mut().zip(fsops::type_name_bytes(fs)) {
             *d = s as _;
         }

@@ -26,6 +26,9 @@
 #define FD_S_IFMT 00170000
 #define FD_S_IFSOCK 0140000
 #define FD_S_IFREG 0100000
+#define FD_S_IFDIR 0040000
+
+#define FD_O_PATH 010000000	/* open flag: a path handle, no file operations */
 
 /* The open file behind fd in the current task, or NULL. */
 static __always_inline struct file *fd_file(long fd)
