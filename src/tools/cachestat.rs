@@ -52,9 +52,12 @@ each buffered read(2)-style call asks of the page cache
 (filemap:mm_filemap_get_pages, clipped to end of file) plus page faults on
 file mappings (filemap:mm_filemap_fault): reads only. Writes to cached pages
 and pages mapped around a fault are not counted as hits; a short read (EOF
-moved, signal) counts the pages it asked for. --verbose says which.";
+moved, signal) counts the pages it asked for. These tracepoints are in
+newer kernels (6.12 has them, 6.1 not). --verbose says which method runs.
 
-/// Count cache kernel function calls
+--json adds the raw counts: accesses, pages_added, pages_dirtied.";
+
+/// Page cache hit ratio: hits, misses and dirtied buffers per interval
 #[derive(Parser, Debug)]
 #[command(name = "cachestat", version, after_help = EXAMPLES)]
 struct Args {
