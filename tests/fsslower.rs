@@ -64,7 +64,11 @@ fn every_op_on_ext4_and_none_on_xfs() {
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: mkfifo with a valid path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let mut p = OpenOptions::new().read(true).write(true).open(&fifo).expect("fifo");
+    let mut p = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .expect("fifo");
     p.write_all(b"0123456789").unwrap();
     let mut back = [0u8; 10];
     std::io::Read::read_exact(&mut p, &mut back).unwrap();
@@ -268,9 +272,15 @@ fn own_output_on_the_filesystem_is_not_traced() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     assert!(child.wait().unwrap().success());
     let text = std::fs::read_to_string(&out_path).unwrap();
-    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(ops_for(&events, &name).len(), 35, "the workload, 5 times");
-    assert!(ops_for(&events, "self-out.json").is_empty(), "the tool traced its own output");
+    assert!(
+        ops_for(&events, "self-out.json").is_empty(),
+        "the tool traced its own output"
+    );
 }
 
 fn tempdir(tag: &str) -> std::path::PathBuf {
