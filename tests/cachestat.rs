@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use common::loopfs::ScratchDir;
 use serde_json::Value;
 
 const PAGES: u64 = 64;
@@ -18,8 +19,10 @@ fn page_size() -> u64 {
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as u64 }
 }
 
-fn scratch(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("ironscope-cachestat-{tag}-{}", std::process::id()))
+fn scratch(tag: &str) -> (ScratchDir, PathBuf) {
+    let dir = ScratchDir::new("cachestat");
+    let path = dir.path(tag);
+    (dir, path)
 }
 
 /// A file of PAGES pages on disk and out of the page cache.
@@ -65,7 +68,7 @@ fn only_line(done: &common::Finished) -> Value {
 
 #[test]
 fn cold_then_warm_read() {
-    let path = scratch("read");
+    let (_dir, path) = scratch("read");
     cold_file(&path);
 
     let cold = only_line(&measure(&["--json"], || read_all(&path)));
@@ -98,13 +101,12 @@ fn cold_then_warm_read() {
         [PAGES.to_string().as_str(), "0", "0", "100.00%"]
     );
     common::assert_no_bpf_left(&done);
-    let _ = std::fs::remove_file(&path);
 }
 
 /// A large read of a small file counts the pages that exist, not the buffer.
 #[test]
 fn read_past_eof_counts_real_pages() {
-    let path = scratch("small");
+    let (_dir, path) = scratch("small");
     let mut f = File::create(&path).unwrap();
     f.write_all(&vec![1u8; (3 * page_size()) as usize]).unwrap();
     f.sync_all().unwrap();
@@ -119,7 +121,6 @@ fn read_past_eof_counts_real_pages() {
         (Some(3), Some(0)),
         "{warm}"
     );
-    let _ = std::fs::remove_file(&path);
 }
 
 /// Writing 16 new pages dirties 16 buffers (4 KiB blocks: /tmp is on ext4
@@ -127,7 +128,7 @@ fn read_past_eof_counts_real_pages() {
 /// the pages the write adds are not read misses.
 #[test]
 fn new_pages_written_are_dirties_not_misses() {
-    let path = scratch("write");
+    let (_dir, path) = scratch("write");
     // Created outside the measurement: creating a file dirties metadata
     // buffers too (inode table, directory).
     let mut f = File::create(&path).unwrap();
@@ -143,7 +144,6 @@ fn new_pages_written_are_dirties_not_misses() {
     let data = 16 * page_size() / 4096;
     assert!((data..=data + 4).contains(&dirties), "{v}");
     assert_eq!(v["misses"], 0, "{v}");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

@@ -9,11 +9,13 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
+use common::loopfs::ScratchDir;
 use serde_json::Value;
 
-fn scratch_file(tag: &str) -> (PathBuf, String) {
+/// A unique file name in `dir` (names are matched in the output).
+fn scratch_file(dir: &ScratchDir, tag: &str) -> (PathBuf, String) {
     let name = format!("ftop-{tag}-{}", std::process::id());
-    (std::env::temp_dir().join(&name), name)
+    (dir.path(&name), name)
 }
 
 /// 3 writes of 5000 bytes, then 2 reads of 3000 bytes, from this thread.
@@ -41,7 +43,8 @@ fn rows_for<'a>(v: &'a [Value], name: &str) -> Vec<&'a Value> {
 
 #[test]
 fn exact_reads_and_writes_json() {
-    let (path, name) = scratch_file("json");
+    let dir = ScratchDir::new("filetop");
+    let (path, name) = scratch_file(&dir, "json");
     let me = common::gettid().to_string();
     // A long interval: the one summary comes at Ctrl-C.
     let t = common::start("filetop", &["--json", "-C", "--tid", &me, "60"]);
@@ -65,12 +68,12 @@ fn exact_reads_and_writes_json() {
     assert_eq!(r["tid"], common::gettid());
     assert_eq!(r["pid"], std::process::id());
     common::assert_no_bpf_left(&done);
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
 fn table_columns_and_pid_filter() {
-    let (path, name) = scratch_file("table");
+    let dir = ScratchDir::new("filetop");
+    let (path, name) = scratch_file(&dir, "table");
     let pid = std::process::id().to_string();
     let t = common::start("filetop", &["-C", "-p", &pid, "60"]);
     // Another pid's filter: nothing of ours may appear there.
@@ -96,7 +99,6 @@ fn table_columns_and_pid_filter() {
         .any(|l| l == "TID     COMM             READS  WRITES R_Kb    W_Kb    T FILE"));
     assert!(done.stdout.iter().any(|l| l.contains(" loadavg: ")));
     assert!(rows_for(&other.json(), &name).is_empty());
-    let _ = std::fs::remove_file(&path);
 }
 
 /// Sockets only with -a (type S); -r caps the rows; -s orders them.
@@ -128,8 +130,9 @@ fn all_files_rows_and_sort() {
         );
         assert_eq!(libc::read(b.as_raw_fd(), got.as_mut_ptr().cast(), 777), 777);
     }
-    let (p1, n1) = scratch_file("small");
-    let (p2, n2) = scratch_file("big");
+    let dir = ScratchDir::new("filetop");
+    let (p1, n1) = scratch_file(&dir, "small");
+    let (p2, n2) = scratch_file(&dir, "big");
     std::fs::write(&p1, [0u8; 100]).unwrap();
     std::fs::write(&p2, [0u8; 9000]).unwrap();
     let (reg, all, top1) = (reg.stop().json(), all.stop().json(), top1.stop().json());
@@ -145,8 +148,6 @@ fn all_files_rows_and_sort() {
     assert_eq!(rows_for(&reg, &n2)[0]["wbytes"], 9000);
     assert_eq!(top1.len(), 1, "{top1:#?}");
     assert_eq!(top1[0]["file"], n2.as_str());
-    let _ = std::fs::remove_file(&p1);
-    let _ = std::fs::remove_file(&p2);
 }
 
 #[test]

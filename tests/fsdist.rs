@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::loopfs::LoopFs;
+use common::loopfs::{LoopFs, ScratchDir};
 use serde_json::Value;
 
 /// One open, `writes` writes of 4 KiB, `syncs` fsyncs, `reads` preads.
@@ -94,10 +94,8 @@ fn exact_counts_per_filesystem() {
 #[test]
 fn ext4dist_alias_table_and_intervals() {
     let ext4 = LoopFs::new("ext4", 64);
-    let dir = std::env::temp_dir().join(format!("ironscope-fsdist-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let alias = dir.join("ext4dist");
+    let dir = ScratchDir::new("fsdist");
+    let alias = dir.path("ext4dist");
     std::os::unix::fs::symlink(common::bin("fsdist"), &alias).unwrap();
     let me = common::gettid().to_string();
 
@@ -148,7 +146,6 @@ fn ext4dist_alias_table_and_intervals() {
         .count();
     assert_eq!(times, 2, "{:#?}", done.stdout);
     assert_eq!(done.stdout[0], "Tracing ext4 operation latency...");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

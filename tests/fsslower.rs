@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::loopfs::LoopFs;
+use common::loopfs::{LoopFs, ScratchDir};
 use serde_json::Value;
 
 /// A unique name per test and process, so parallel tests never mix.
@@ -133,8 +133,8 @@ fn xfs_sees_its_own_ops_only() {
 #[test]
 fn ext4slower_alias_table_and_csv() {
     let ext4 = LoopFs::new("ext4", 64);
-    let dir = tempdir("alias");
-    let alias = dir.join("ext4slower");
+    let dir = ScratchDir::new("fsslower");
+    let alias = dir.path("ext4slower");
     std::os::unix::fs::symlink(common::bin("fsslower"), &alias).expect("symlink");
     let me = common::gettid().to_string();
     let name = unique("tab");
@@ -188,7 +188,6 @@ fn ext4slower_alias_table_and_csv() {
             (pid.as_str(), "W", "5000", "10000")
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The threshold keeps only slow operations: a write held up by a frozen
@@ -281,13 +280,6 @@ fn own_output_on_the_filesystem_is_not_traced() {
         ops_for(&events, "self-out.json").is_empty(),
         "the tool traced its own output"
     );
-}
-
-fn tempdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("ironscope-fss-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("mkdir");
-    d
 }
 
 #[test]
