@@ -120,14 +120,6 @@ impl Drop for LoopFs {
     }
 }
 
-/// Whether the running kernel knows a filesystem type (/proc/filesystems).
-pub fn kernel_has(fstype: &str) -> bool {
-    std::fs::read_to_string("/proc/filesystems")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split_whitespace().last() == Some(fstype))
-}
-
 /// A fresh directory under the system temp dir, removed with its contents
 /// on drop (also when the test panics).
 pub struct ScratchDir(pub PathBuf);
