@@ -11,6 +11,7 @@ pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod events;
+pub mod fsops;
 pub mod hist;
 pub mod kernel;
 pub mod maps;
