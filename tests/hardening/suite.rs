@@ -20,10 +20,14 @@ use crate::common;
 /// Arguments a tool needs to start and to print on its own that its --help
 /// cannot tell: required positionals, mostly. Interval tools get "1" from
 /// their usage line without an entry here.
-pub const RUN_ARGS: &[(&str, &[&str])] = &[];
+pub const RUN_ARGS: &[(&str, &[&str])] = &[
+    ("fsslower", &["-t", "ext4"]),
+    ("fsdist", &["-t", "ext4", "1"]),
+];
 
-/// Tool-specific bad input: (tool, arguments, a word the error must name).
-/// Each must fail with one line and exit 2. Generic cases need no entry.
+/// Tool-specific bad input: (tool or alias, all its arguments, a word the
+/// error must name). Each must fail with one line and exit 2. Generic cases
+/// need no entry.
 pub const BAD_ARGS: &[(&str, &[&str], &str)] = &[
     ("execsnoop", &["--max-args", "0"], "max-args"),
     ("execsnoop", &["-P", "abc"], "abc"),
@@ -32,6 +36,17 @@ pub const BAD_ARGS: &[(&str, &[&str], &str)] = &[
     ("opensnoop", &["-n", "0123456789abcdefg"], "-n"),
     ("syscount", &["--syscall", "nosuchcall"], "nosuchcall"),
     ("syscount", &["--errno", "EBOGUS"], "EBOGUS"),
+    ("fsslower", &["-t", "nosuchfs"], "nosuchfs"),
+    ("fsslower", &[], "-t"),
+    ("fsslower", &["-t", "ext4", "--csv", "--json"], "--csv"),
+    (
+        "fsslower",
+        &["-t", "ext4", "-m", "1", "2"],
+        "two thresholds",
+    ),
+    ("ext4slower", &["-t", "xfs"], "xfs"),
+    ("fsdist", &["-t", "nosuchfs"], "nosuchfs"),
+    ("filetop", &["-s", "bogus"], "bogus"),
 ];
 
 /// Where a tool takes its reporting interval, read from its --help.
