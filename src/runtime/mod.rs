@@ -11,6 +11,8 @@ pub mod escape;
 pub mod events;
 pub mod hist;
 pub mod kernel;
+pub mod ktime;
+pub mod net;
 pub mod output;
 pub mod record;
 pub mod users;

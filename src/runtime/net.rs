@@ -1,0 +1,195 @@
+//! What the network tools share on the user side: a connection's endpoints
+//! as the BPF side sends them (`struct net_tuple`, src/bpf/common/sock.h),
+//! TCP state names, the -4/-6 and port-list flags, and port sets in maps.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use anyhow::{Context, Result};
+use libbpf_rs::{MapCore, MapFlags, Object};
+
+use crate::runtime::ctx::find_map;
+
+pub const AF_INET: u16 = 2;
+pub const AF_INET6: u16 = 10;
+
+/// Both endpoints of a connection, local first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tuple {
+    pub laddr: IpAddr,
+    pub lport: u16,
+    pub raddr: IpAddr,
+    pub rport: u16,
+}
+
+impl Tuple {
+    /// From a `struct net_tuple`'s fields; None for a family other than
+    /// IPv4/IPv6 (a record the BPF side should not have sent).
+    pub fn from_raw(
+        family: u16,
+        saddr: &[u8; 16],
+        daddr: &[u8; 16],
+        sport: u16,
+        dport: u16,
+    ) -> Option<Tuple> {
+        Some(Tuple {
+            laddr: addr(family, saddr)?,
+            lport: sport,
+            raddr: addr(family, daddr)?,
+            rport: dport,
+        })
+    }
+
+    /// bcc's IP column: 4 or 6.
+    pub fn ip(&self) -> u8 {
+        match self.laddr {
+            IpAddr::V4(_) => 4,
+            IpAddr::V6(_) => 6,
+        }
+    }
+
+    pub fn local(&self) -> Endpoint {
+        Endpoint(self.laddr, self.lport)
+    }
+
+    pub fn remote(&self) -> Endpoint {
+        Endpoint(self.raddr, self.rport)
+    }
+}
+
+/// `struct net_tuple` of any tool's skeleton types as a [`Tuple`]:
+/// `net_tuple!(ev.t)`. (Each skeleton has its own copy of the C type.)
+#[macro_export]
+macro_rules! net_tuple {
+    ($t:expr) => {{
+        let t = &$t;
+        $crate::runtime::net::Tuple::from_raw(t.family, &t.saddr, &t.daddr, t.sport, t.dport)
+    }};
+}
+
+/// An address from 16 bytes, of which IPv4 uses the first 4.
+pub fn addr(family: u16, raw: &[u8; 16]) -> Option<IpAddr> {
+    match family {
+        AF_INET => Some(IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]))),
+        AF_INET6 => Some(IpAddr::V6(Ipv6Addr::from(*raw))),
+        _ => None,
+    }
+}
+
+/// `addr:port` as bcc prints it (IPv6 without brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint(pub IpAddr, pub u16);
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Padding applies to the whole "addr:port".
+        f.pad(&format!("{}:{}", self.0, self.1))
+    }
+}
+
+/// TCP state names as bcc prints them (include/net/tcp_states.h numbering).
+pub fn tcp_state_name(state: i32) -> &'static str {
+    match state {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        12 => "NEW_SYN_RECV",
+        13 => "BOUND_INACTIVE",
+        _ => "UNKNOWN",
+    }
+}
+
+/// A comma-separated port list as one flag value (bcc's -P 80,81).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ports(pub Vec<u16>);
+
+/// For clap's value_parser: a comma-separated port list.
+pub fn parse_ports(s: &str) -> Result<Ports, String> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let p = part.trim();
+        match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => {
+                if !out.contains(&(n as u16)) {
+                    out.push(n as u16);
+                }
+            }
+            _ => return Err(format!("'{p}' is not a port (1-65535)")),
+        }
+    }
+    if out.len() > 1024 {
+        return Err("at most 1024 ports".into());
+    }
+    Ok(Ports(out))
+}
+
+/// The BPF side's `net_family` for bcc's -4 / -6 (clap keeps them exclusive).
+pub fn family_filter(ipv4: bool, ipv6: bool) -> u16 {
+    match (ipv4, ipv6) {
+        (true, false) => AF_INET,
+        (false, true) => AF_INET6,
+        _ => 0,
+    }
+}
+
+/// Fill a `PORT_SET` map (src/bpf/common/sock.bpf.h) after load.
+pub fn fill_port_set(obj: &Object, map: &str, ports: Option<&Ports>) -> Result<()> {
+    let Some(ports) = ports else {
+        return Ok(());
+    };
+    let m = find_map(obj, map)?;
+    for p in &ports.0 {
+        m.update(&p.to_ne_bytes(), &[1u8], MapFlags::ANY)
+            .with_context(|| format!("cannot fill the port filter ({map})"))?;
+    }
+    Ok(())
+}
+
+/// Sizes for address columns: at least `min`, wide enough for every value.
+pub fn column_width<'a>(min: usize, values: impl Iterator<Item = &'a str>) -> usize {
+    values.map(str::len).fold(min, usize::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuples_and_endpoints() {
+        let mut s = [0u8; 16];
+        s[..4].copy_from_slice(&[127, 0, 0, 1]);
+        let mut d = [0u8; 16];
+        d[15] = 1;
+        let t = Tuple::from_raw(AF_INET, &s, &s, 40000, 80).unwrap();
+        assert_eq!(t.ip(), 4);
+        assert_eq!(t.local().to_string(), "127.0.0.1:40000");
+        assert_eq!(format!("{:<18}|", t.remote()), "127.0.0.1:80      |");
+        let t6 = Tuple::from_raw(AF_INET6, &d, &d, 1, 2).unwrap();
+        assert_eq!(t6.ip(), 6);
+        assert_eq!(t6.laddr.to_string(), "::1");
+        assert_eq!(t6.remote().to_string(), "::1:2");
+        assert!(Tuple::from_raw(1, &s, &s, 0, 0).is_none());
+    }
+
+    #[test]
+    fn ports_and_states() {
+        assert_eq!(parse_ports("80,81, 80").unwrap(), Ports(vec![80, 81]));
+        assert!(parse_ports("0").is_err());
+        assert!(parse_ports("65536").is_err());
+        assert!(parse_ports("80,").is_err());
+        assert!(parse_ports("http").is_err());
+        assert_eq!(tcp_state_name(1), "ESTABLISHED");
+        assert_eq!(tcp_state_name(7), "CLOSE");
+        assert_eq!(tcp_state_name(99), "UNKNOWN");
+        assert_eq!(family_filter(true, false), AF_INET);
+        assert_eq!(family_filter(false, false), 0);
+    }
+}
