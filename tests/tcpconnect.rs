@@ -238,6 +238,28 @@ fn filters() {
     assert_eq!(ev[0]["ip"], 6);
 }
 
+/// --cgroup: only tasks in that cgroup v2 directory.
+#[test]
+fn cgroup_filter() {
+    let l = net::listener(false);
+    let port = net::port(&l);
+    let cg = common::TestCgroup::new("tcpconnect");
+    let t = common::start(
+        "tcpconnect",
+        &["--json", "-P", &port.to_string(), "--cgroup", cg.0.to_str().unwrap()],
+    );
+    let inside = net::spawn_client(Client { cgroup_procs: Some(net::procs_path(&cg)), ..Client::to(lo(false, port)) });
+    let outside = net::spawn_client(Client::to(lo(false, port)));
+    inside.read_u32().expect("the child in the cgroup connected");
+    outside.read_u32();
+    let pid = inside.pid;
+    assert_eq!(inside.wait(), 0);
+    outside.wait();
+    let ev = t.stop().json();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["pid"], pid);
+}
+
 /// -c counts connects per source, destination and port, printed at exit.
 #[test]
 fn count_mode() {

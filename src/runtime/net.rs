@@ -67,6 +67,69 @@ macro_rules! net_tuple {
     }};
 }
 
+/// A connection and the process that made or took it (tcpconnect, tcpaccept).
+#[derive(Debug, Clone)]
+pub struct ProcConn {
+    pub tuple: Tuple,
+    /// When it happened (bpf_ktime_get_ns).
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub uid: u32,
+    pub comm: Vec<u8>,
+}
+
+/// A record with fields `t` (`struct net_tuple`), `ts_ns`, `pid`, `tid`,
+/// `uid` and `comm` as a [`ProcConn`]: `proc_conn!(ev)`.
+#[macro_export]
+macro_rules! proc_conn {
+    ($ev:expr) => {{
+        let e = &$ev;
+        $crate::net_tuple!(e.t).map(|tuple| $crate::runtime::net::ProcConn {
+            tuple,
+            ts_ns: e.ts_ns,
+            pid: e.pid,
+            tid: e.tid,
+            uid: e.uid,
+            comm: $crate::runtime::escape::cchars(&e.comm),
+        })
+    }};
+}
+
+/// bcc's optional leading time columns: -T (HH:MM:SS) then -t (seconds).
+pub fn time_header(time: bool, timestamp: bool) -> String {
+    let mut h = String::new();
+    if time {
+        h.push_str(&format!("{:<9}", "TIME"));
+    }
+    if timestamp {
+        h.push_str(&format!("{:<9}", "TIME(s)"));
+    }
+    h
+}
+
+/// The values under [`time_header`].
+pub fn time_cols(time: bool, timestamp: bool, hms: &str, secs: f64) -> String {
+    let mut r = String::new();
+    if time {
+        r.push_str(&format!("{hms:<9}"));
+    }
+    if timestamp {
+        r.push_str(&format!("{secs:<9.3}"));
+    }
+    r
+}
+
+/// The same as JSON fields `time` and `timestamp` (milliseconds precision).
+pub fn time_json(v: &mut serde_json::Value, time: bool, timestamp: bool, hms: &str, secs: f64) {
+    if time {
+        v["time"] = serde_json::json!(hms);
+    }
+    if timestamp {
+        v["timestamp"] = serde_json::json!((secs * 1000.0).round() / 1000.0);
+    }
+}
+
 /// An address from 16 bytes, of which IPv4 uses the first 4.
 pub fn addr(family: u16, raw: &[u8; 16]) -> Option<IpAddr> {
     match family {

@@ -7,12 +7,12 @@ use libbpf_rs::skel::Skel;
 use libbpf_rs::{MapCore, MapFlags};
 use serde_json::json;
 
-use crate::net_tuple;
+use crate::{net_tuple, proc_conn};
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ctx::find_map;
 use crate::runtime::ktime::KernelClock;
-use crate::runtime::net::{self, Tuple};
+use crate::runtime::net::{self, ProcConn, Tuple};
 use crate::runtime::{escape, record};
 use crate::runtime::Ctx;
 use crate::set_filter;
@@ -103,35 +103,13 @@ const PLAN: &[Alt] = &[
 unsafe impl plain::Plain for types::tcpconnect_event {}
 unsafe impl plain::Plain for types::tcpconnect_count_key {}
 
-struct Connect {
-    tuple: Tuple,
-    ts_ns: u64,
-    pid: u32,
-    tid: u32,
-    uid: u32,
-    comm: Vec<u8>,
-}
-
-fn decode(data: &[u8]) -> Option<Connect> {
+fn decode(data: &[u8]) -> Option<ProcConn> {
     let ev: types::tcpconnect_event = record::read(data, std::mem::size_of::<types::tcpconnect_event>())?;
-    Some(Connect {
-        tuple: net_tuple!(ev.t)?,
-        ts_ns: ev.ts_ns,
-        pid: ev.pid,
-        tid: ev.tid,
-        uid: ev.uid,
-        comm: escape::cchars(&ev.comm),
-    })
+    proc_conn!(ev)
 }
 
 fn header(a: &Args) -> String {
-    let mut h = String::new();
-    if a.time {
-        h.push_str(&format!("{:<9}", "TIME"));
-    }
-    if a.timestamp {
-        h.push_str(&format!("{:<9}", "TIME(s)"));
-    }
+    let mut h = net::time_header(a.time, a.timestamp);
     if a.print_uid {
         h.push_str(&format!("{:<6} ", "UID"));
     }
@@ -143,14 +121,8 @@ fn header(a: &Args) -> String {
     h
 }
 
-fn row(a: &Args, c: &Connect, hms: &str, secs: f64) -> String {
-    let mut r = String::new();
-    if a.time {
-        r.push_str(&format!("{hms:<9}"));
-    }
-    if a.timestamp {
-        r.push_str(&format!("{secs:<9.3}"));
-    }
+fn row(a: &Args, c: &ProcConn, hms: &str, secs: f64) -> String {
+    let mut r = net::time_cols(a.time, a.timestamp, hms, secs);
     if a.print_uid {
         r.push_str(&format!("{:<6} ", c.uid));
     }
@@ -168,7 +140,7 @@ fn row(a: &Args, c: &Connect, hms: &str, secs: f64) -> String {
     r
 }
 
-fn to_json(a: &Args, c: &Connect, hms: &str, secs: f64) -> serde_json::Value {
+fn to_json(a: &Args, c: &ProcConn, hms: &str, secs: f64) -> serde_json::Value {
     let mut v = json!({
         "pid": c.pid,
         "tid": c.tid,
@@ -180,12 +152,7 @@ fn to_json(a: &Args, c: &Connect, hms: &str, secs: f64) -> serde_json::Value {
         "daddr": c.tuple.raddr.to_string(),
         "dport": c.tuple.rport,
     });
-    if a.time {
-        v["time"] = json!(hms);
-    }
-    if a.timestamp {
-        v["timestamp"] = json!((secs * 1000.0).round() / 1000.0);
-    }
+    net::time_json(&mut v, a.time, a.timestamp, hms, secs);
     v
 }
 

@@ -4,6 +4,7 @@
 //! process a tool names. The child only makes raw system calls: it is forked
 //! from a multi-threaded test process, where allocating could deadlock.
 
+use std::ffi::CStr;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -76,6 +77,8 @@ pub struct Client {
     pub recv: usize,
     /// A non-blocking connect: report the port once the SYN is out.
     pub nonblock: bool,
+    /// A cgroup's `cgroup.procs` to join first.
+    pub cgroup_procs: Option<&'static CStr>,
 }
 
 impl Client {
@@ -87,6 +90,7 @@ impl Client {
             send: 0,
             recv: 0,
             nonblock: false,
+            cgroup_procs: None,
         }
     }
 }
@@ -155,6 +159,20 @@ impl Child {
     }
 }
 
+/// In a forked child: join a cgroup ("0" names the writer itself).
+fn join_cgroup(procs: &CStr) -> bool {
+    // SAFETY: raw open/write/close on a NUL-terminated path.
+    unsafe {
+        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+        if fd < 0 {
+            return false;
+        }
+        let ok = libc::write(fd, b"0".as_ptr().cast(), 1) == 1;
+        libc::close(fd);
+        ok
+    }
+}
+
 fn set_identity(comm: Option<&'static [u8]>, uid: Option<u32>) -> bool {
     if let Some(c) = comm {
         // SAFETY: c is NUL-terminated static bytes.
@@ -183,6 +201,9 @@ pub fn spawn_client(c: Client) -> Child {
         libc::AF_INET6
     };
     fork_child(move |out| {
+        if c.cgroup_procs.is_some_and(|p| !join_cgroup(p)) {
+            return 9;
+        }
         if !set_identity(c.comm, c.uid) {
             return 10;
         }
@@ -252,9 +273,10 @@ pub fn connect(dest: SocketAddr) -> TcpStream {
     TcpStream::connect_timeout(&dest, Duration::from_secs(5)).expect("connect")
 }
 
-/// Fork an acceptor: accepts one connection on `l` (inherited), reports the
-/// peer's port, closes. Exit status 0 on success.
-pub fn spawn_acceptor(l: &TcpListener, comm: Option<&'static [u8]>) -> Child {
+/// Fork an acceptor: accepts one connection on `l` (inherited) with accept4(),
+/// or accept() when `plain`, reports the peer's port, closes. Exit status 0
+/// on success.
+pub fn spawn_acceptor(l: &TcpListener, comm: Option<&'static [u8]>, plain: bool) -> Child {
     let lfd = l.as_raw_fd();
     fork_child(move |out| {
         if !set_identity(comm, None) {
@@ -264,12 +286,8 @@ pub fn spawn_acceptor(l: &TcpListener, comm: Option<&'static [u8]>) -> Child {
         unsafe {
             let mut peer: libc::sockaddr_storage = std::mem::zeroed();
             let mut plen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            let fd = libc::accept4(
-                lfd,
-                &mut peer as *mut _ as *mut libc::sockaddr,
-                &mut plen,
-                0,
-            );
+            let pa = &mut peer as *mut _ as *mut libc::sockaddr;
+            let fd = if plain { libc::accept(lfd, pa, &mut plen) } else { libc::accept4(lfd, pa, &mut plen, 0) };
             if fd < 0 {
                 return 11;
             }
@@ -369,4 +387,11 @@ pub fn own_comm() -> String {
         .expect("/proc/self/comm")
         .trim_end()
         .to_string()
+}
+
+/// A cgroup's `cgroup.procs` as a C string that lives as long as the test.
+pub fn procs_path(cg: &super::TestCgroup) -> &'static CStr {
+    let p = cg.0.join("cgroup.procs");
+    let c = std::ffi::CString::new(p.to_str().expect("utf-8 cgroup path")).expect("no NUL");
+    Box::leak(c.into_boxed_c_str())
 }
