@@ -203,6 +203,37 @@ pub fn family_filter(ipv4: bool, ipv6: bool) -> u16 {
     }
 }
 
+/// Size of `struct net_tuple`.
+pub const NET_TUPLE_SIZE: usize = 40;
+
+/// A `struct net_tuple` from its bytes (e.g. a map key that is one).
+pub fn tuple_from_bytes(b: &[u8]) -> Option<Tuple> {
+    let b = b.get(..NET_TUPLE_SIZE)?;
+    let u16_at = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
+    let mut s = [0u8; 16];
+    let mut d = [0u8; 16];
+    s.copy_from_slice(&b[..16]);
+    d.copy_from_slice(&b[16..32]);
+    Tuple::from_raw(u16_at(36), &s, &d, u16_at(32), u16_at(34))
+}
+
+/// A hash map from `struct net_tuple` keys to `__u64` counts, most first.
+pub fn read_tuple_counts(obj: &Object, map: &str) -> Result<Vec<(Tuple, u64)>> {
+    let m = find_map(obj, map)?;
+    let mut rows = Vec::new();
+    for key in m.keys() {
+        let Some(val) = m.lookup(&key, MapFlags::ANY).with_context(|| format!("reading {map}"))? else {
+            continue;
+        };
+        let n = val.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes);
+        if let (Some(t), Some(n)) = (tuple_from_bytes(&key), n) {
+            rows.push((t, n));
+        }
+    }
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(rows)
+}
+
 /// Fill a `PORT_SET` map (src/bpf/common/sock.bpf.h) after load.
 pub fn fill_port_set(obj: &Object, map: &str, ports: Option<&Ports>) -> Result<()> {
     let Some(ports) = ports else {
@@ -240,6 +271,16 @@ mod tests {
         assert_eq!(t6.laddr.to_string(), "::1");
         assert_eq!(t6.remote().to_string(), "::1:2");
         assert!(Tuple::from_raw(1, &s, &s, 0, 0).is_none());
+        let mut raw = Vec::new();
+        raw.extend_from_slice(&s);
+        raw.extend_from_slice(&d);
+        for v in [40000u16, 80, AF_INET, 0] {
+            raw.extend_from_slice(&v.to_ne_bytes());
+        }
+        assert_eq!(raw.len(), NET_TUPLE_SIZE);
+        let t = tuple_from_bytes(&raw).unwrap();
+        assert_eq!((t.local().to_string(), t.rport), ("127.0.0.1:40000".to_string(), 80));
+        assert!(tuple_from_bytes(&raw[..39]).is_none());
     }
 
     #[test]

@@ -4,15 +4,13 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use libbpf_rs::skel::Skel;
-use libbpf_rs::{MapCore, MapFlags};
 use serde_json::json;
 
-use crate::{net_tuple, proc_conn};
+use crate::proc_conn;
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
-use crate::runtime::ctx::find_map;
 use crate::runtime::ktime::KernelClock;
-use crate::runtime::net::{self, ProcConn, Tuple};
+use crate::runtime::net::{self, ProcConn};
 use crate::runtime::{escape, record};
 use crate::runtime::Ctx;
 use crate::set_filter;
@@ -101,7 +99,6 @@ const PLAN: &[Alt] = &[
 ];
 
 unsafe impl plain::Plain for types::tcpconnect_event {}
-unsafe impl plain::Plain for types::tcpconnect_count_key {}
 
 fn decode(data: &[u8]) -> Option<ProcConn> {
     let ev: types::tcpconnect_event = record::read(data, std::mem::size_of::<types::tcpconnect_event>())?;
@@ -158,21 +155,7 @@ fn to_json(a: &Args, c: &ProcConn, hms: &str, secs: f64) -> serde_json::Value {
 
 /// -c at exit: connects per (source, destination, port), most first.
 fn print_counts(ctx: &Ctx, obj: &libbpf_rs::Object) -> Result<()> {
-    let map = find_map(obj, "counts")?;
-    let mut rows: Vec<(Tuple, u64)> = Vec::new();
-    for key in map.keys() {
-        let Some(val) = map.lookup(&key, MapFlags::ANY).context("reading the connect counts")? else {
-            continue;
-        };
-        let Some(k) = record::read::<types::tcpconnect_count_key>(&key, key.len()) else {
-            continue;
-        };
-        let n = val.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
-        if let Some(t) = net_tuple!(k.t) {
-            rows.push((t, n));
-        }
-    }
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rows = net::read_tuple_counts(obj, "counts")?;
     let mut out = ctx.out();
     if !ctx.common.json {
         out.line(&format!("{:<25} {:<25} {:<20} {:<10}", "LADDR", "RADDR", "RPORT", "CONNECTS"))?;
@@ -306,5 +289,13 @@ mod tests {
         assert!(Args::try_parse_from(["tcpconnect", "-4", "-6"]).is_err());
         assert!(Args::try_parse_from(["tcpconnect", "-c", "-t"]).is_err());
         assert!(Args::try_parse_from(["tcpconnect", "-P", "x"]).is_err());
+    }
+
+    #[test]
+    fn count_keys_are_net_tuples() {
+        // runtime::net reads -c's map keys as raw `struct net_tuple`s.
+        assert_eq!(std::mem::size_of::<types::net_tuple>(), net::NET_TUPLE_SIZE);
+        assert_eq!(std::mem::size_of::<types::tcpconnect_count_key>(), net::NET_TUPLE_SIZE);
+        assert_eq!(std::mem::offset_of!(types::net_tuple, family), 36);
     }
 }
