@@ -126,6 +126,10 @@ static __always_inline int on_connect_return(struct sock *sk, int ret)
 SEC("fexit/tcp_v4_connect")
 int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
 {
+	/* An IPv6 socket connecting to a v4-mapped address goes through here
+	 * from tcp_v6_connect, whose own return reports it. */
+	if (sock_family(sk) == AF_INET6)
+		return 0;
 	return on_connect_return(sk, ret);
 }
 
