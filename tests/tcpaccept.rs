@@ -27,7 +27,11 @@ fn accepts_ipv4_and_ipv6() {
     for v6 in [false, true] {
         let l = net::listener(v6);
         let port = net::port(&l);
-        let comm: &'static [u8] = if v6 { b"ironscope-ta6\0" } else { b"ironscope-ta4\0" };
+        let comm: &'static [u8] = if v6 {
+            b"ironscope-ta6\0"
+        } else {
+            b"ironscope-ta4\0"
+        };
         let child = net::spawn_acceptor(&l, Some(comm), v6);
         let s = net::connect(lo(v6, port));
         let rport = s.local_addr().unwrap().port();
@@ -47,7 +51,11 @@ fn accepts_ipv4_and_ipv6() {
         let addr = if v6 { "::1" } else { "127.0.0.1" };
         assert_eq!(e["pid"], pid, "{e}");
         assert_eq!(e["tid"], pid, "{e}");
-        assert_eq!(e["comm"], std::str::from_utf8(&comm[..comm.len() - 1]).unwrap(), "{e}");
+        assert_eq!(
+            e["comm"],
+            std::str::from_utf8(&comm[..comm.len() - 1]).unwrap(),
+            "{e}"
+        );
         assert_eq!(e["ip"], if v6 { 6 } else { 4 }, "{e}");
         assert_eq!(e["laddr"], addr, "{e}");
         assert_eq!(e["raddr"], addr, "{e}");
@@ -79,7 +87,15 @@ fn table_columns() {
     let (pid_s, rport_s, port_s) = (pid.to_string(), rport.to_string(), port.to_string());
     assert_eq!(
         r[2..],
-        [pid_s.as_str(), "ironscope-tab", "4", "127.0.0.1", rport_s.as_str(), "127.0.0.1", port_s.as_str()]
+        [
+            pid_s.as_str(),
+            "ironscope-tab",
+            "4",
+            "127.0.0.1",
+            rport_s.as_str(),
+            "127.0.0.1",
+            port_s.as_str()
+        ]
     );
 }
 
@@ -116,7 +132,10 @@ fn filters() {
     assert_eq!(ev[0]["lport"], p1);
 
     // --comm: the child's accept, not ours.
-    let t = common::start("tcpaccept", &["--json", "-P", &ports, "--comm", "ironscope-flt"]);
+    let t = common::start(
+        "tcpaccept",
+        &["--json", "-P", &ports, "--comm", "ironscope-flt"],
+    );
     let child = net::spawn_acceptor(&l2, Some(b"ironscope-flt\0"), false);
     let _c1 = net::connect(lo(false, p1));
     let _c2 = net::connect(lo(false, p2));

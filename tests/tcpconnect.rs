@@ -246,11 +246,22 @@ fn cgroup_filter() {
     let cg = common::TestCgroup::new("tcpconnect");
     let t = common::start(
         "tcpconnect",
-        &["--json", "-P", &port.to_string(), "--cgroup", cg.0.to_str().unwrap()],
+        &[
+            "--json",
+            "-P",
+            &port.to_string(),
+            "--cgroup",
+            cg.0.to_str().unwrap(),
+        ],
     );
-    let inside = net::spawn_client(Client { cgroup_procs: Some(net::procs_path(&cg)), ..Client::to(lo(false, port)) });
+    let inside = net::spawn_client(Client {
+        cgroup_procs: Some(net::procs_path(&cg)),
+        ..Client::to(lo(false, port))
+    });
     let outside = net::spawn_client(Client::to(lo(false, port)));
-    inside.read_u32().expect("the child in the cgroup connected");
+    inside
+        .read_u32()
+        .expect("the child in the cgroup connected");
     outside.read_u32();
     let pid = inside.pid;
     assert_eq!(inside.wait(), 0);

@@ -32,7 +32,12 @@ struct Session {
 fn session(v6: bool, up: usize, down: usize, comm: &'static [u8]) -> Session {
     let l = net::listener(v6);
     let port = net::port(&l);
-    let child = net::spawn_client(Client { comm: Some(comm), send: up, recv: down, ..Client::to(lo(v6, port)) });
+    let child = net::spawn_client(Client {
+        comm: Some(comm),
+        send: up,
+        recv: down,
+        ..Client::to(lo(v6, port))
+    });
     net::serve_one(&l, up, down, true);
     let cport = child.read_u32().expect("client's port") as u16;
     let pid = child.pid;
@@ -42,7 +47,12 @@ fn session(v6: bool, up: usize, down: usize, comm: &'static [u8]) -> Session {
 
 fn wait_for_lport(t: &common::Traced, port: u16) {
     let needle = format!("\"lport\":{port},");
-    assert!(t.wait_for(Duration::from_secs(5), |l| l.contains(&needle)).is_some(), "{:?}", t.lines());
+    assert!(
+        t.wait_for(Duration::from_secs(5), |l| l.contains(&needle))
+            .is_some(),
+        "{:?}",
+        t.lines()
+    );
 }
 
 fn wait_closed(t: &common::Traced, s: &Session) {
@@ -56,7 +66,10 @@ fn with_lport(events: &[Value], port: u16) -> Vec<&Value> {
 
 fn assert_bytes(e: &Value, key: &str, data: u64) {
     let n = e[key].as_u64().unwrap_or_else(|| panic!("{key} in {e}"));
-    assert!((data..=data + 2).contains(&n), "{key}: {n}, want {data} (+ SYN/FIN): {e}");
+    assert!(
+        (data..=data + 2).contains(&n),
+        "{key}: {n}, want {data} (+ SYN/FIN): {e}"
+    );
     let kb = key.replace("bytes", "kb");
     assert_eq!(e[&kb], data / 1024, "{e}");
 }
@@ -73,7 +86,10 @@ fn sessions_ipv4_and_ipv6() {
     common::assert_no_bpf_left(&f);
     let events = f.json();
     let me = std::process::id();
-    for (s, v6, up, down, comm) in [(&s4, false, 100_000, 50_000, "ironscope-tl4"), (&s6, true, 7_000, 300_000, "ironscope-tl6")] {
+    for (s, v6, up, down, comm) in [
+        (&s4, false, 100_000, 50_000, "ironscope-tl4"),
+        (&s6, true, 7_000, 300_000, "ironscope-tl6"),
+    ] {
         let addr = if v6 { "::1" } else { "127.0.0.1" };
         let client = with_lport(&events, s.cport);
         assert_eq!(client.len(), 1, "{events:?}");
@@ -104,29 +120,78 @@ fn table_and_csv() {
     let t = common::start("tcplife", &["-T", "-t", "--comm", "ironscope-tlt"]);
     let s = session(false, 5_000, 2_100, b"ironscope-tlt\0");
     let needle = format!(" {} ", s.cport);
-    assert!(t.wait_for(Duration::from_secs(5), |l| l.contains(&needle)).is_some(), "{:?}", t.lines());
+    assert!(
+        t.wait_for(Duration::from_secs(5), |l| l.contains(&needle))
+            .is_some(),
+        "{:?}",
+        t.lines()
+    );
     let f = t.stop();
     assert_eq!(
         f.stdout[0].split_whitespace().collect::<Vec<_>>(),
-        ["TIME", "TIME(s)", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "TX_KB", "RX_KB", "MS"]
+        [
+            "TIME", "TIME(s)", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "TX_KB", "RX_KB",
+            "MS"
+        ]
     );
-    assert_eq!(f.stdout.len(), 2, "only the client's session (--comm): {:?}", f.stdout);
+    assert_eq!(
+        f.stdout.len(),
+        2,
+        "only the client's session (--comm): {:?}",
+        f.stdout
+    );
     let c: Vec<&str> = f.stdout[1].split_whitespace().collect();
     assert_eq!(c[0].len(), 8, "{c:?}");
-    assert!(c[1].parse::<f64>().is_ok() && c[10].parse::<f64>().is_ok(), "{c:?}");
+    assert!(
+        c[1].parse::<f64>().is_ok() && c[10].parse::<f64>().is_ok(),
+        "{c:?}"
+    );
     let (pid, cport, port) = (s.pid.to_string(), s.cport.to_string(), s.port.to_string());
     // COMM is cut to 10 characters, as bcc does.
-    assert_eq!(c[2..10], [pid.as_str(), "ironscope-", "127.0.0.1", &cport, "127.0.0.1", &port, "4", "2"]);
+    assert_eq!(
+        c[2..10],
+        [
+            pid.as_str(),
+            "ironscope-",
+            "127.0.0.1",
+            &cport,
+            "127.0.0.1",
+            &port,
+            "4",
+            "2"
+        ]
+    );
 
     let t = common::start("tcplife", &["-s", "--comm", "ironscope-tlc"]);
     let s = session(true, 3_000, 0, b"ironscope-tlc\0");
     let needle = format!(",{},", s.cport);
-    assert!(t.wait_for(Duration::from_secs(5), |l| l.contains(&needle)).is_some(), "{:?}", t.lines());
+    assert!(
+        t.wait_for(Duration::from_secs(5), |l| l.contains(&needle))
+            .is_some(),
+        "{:?}",
+        t.lines()
+    );
     let f = t.stop();
-    assert_eq!(f.stdout[0], "PID,COMM,IP,LADDR,LPORT,RADDR,RPORT,TX_KB,RX_KB,MS");
+    assert_eq!(
+        f.stdout[0],
+        "PID,COMM,IP,LADDR,LPORT,RADDR,RPORT,TX_KB,RX_KB,MS"
+    );
     let c: Vec<&str> = f.stdout[1].split(',').collect();
     let (pid, cport, port) = (s.pid.to_string(), s.cport.to_string(), s.port.to_string());
-    assert_eq!(c[..9], [pid.as_str(), "ironscope-tlc", "6", "::1", &cport, "::1", &port, "2", "0"]);
+    assert_eq!(
+        c[..9],
+        [
+            pid.as_str(),
+            "ironscope-tlc",
+            "6",
+            "::1",
+            &cport,
+            "::1",
+            &port,
+            "2",
+            "0"
+        ]
+    );
 }
 
 /// --comm keeps the client's session; -p (this process) with -6 keeps the
@@ -150,7 +215,10 @@ fn process_and_family_filters() {
     std::thread::sleep(Duration::from_millis(200));
     let ev = t.stop().json();
     let ports = [s6.port, s6.cport, s4.port, s4.cport];
-    let ours: Vec<&Value> = ev.iter().filter(|e| ports.iter().any(|p| e["lport"] == *p)).collect();
+    let ours: Vec<&Value> = ev
+        .iter()
+        .filter(|e| ports.iter().any(|p| e["lport"] == *p))
+        .collect();
     assert_eq!(ours.len(), 1, "{ev:?}");
     assert_eq!(ours[0]["lport"], s6.port);
     assert_eq!(ours[0]["pid"], me);
@@ -164,7 +232,11 @@ fn port_filters() {
         let l = net::listener(false);
         let port = net::port(&l);
         let t = common::start("tcplife", &["--json", flag, &port.to_string()]);
-        let child = net::spawn_client(Client { send: 10, recv: 10, ..Client::to(lo(false, port)) });
+        let child = net::spawn_client(Client {
+            send: 10,
+            recv: 10,
+            ..Client::to(lo(false, port))
+        });
         net::serve_one(&l, 10, 10, true);
         let cport = child.read_u32().unwrap() as u16;
         child.wait();
@@ -172,7 +244,10 @@ fn port_filters() {
         wait_for_lport(&t, want);
         std::thread::sleep(Duration::from_millis(200));
         let ev = t.stop().json();
-        let ours: Vec<&Value> = ev.iter().filter(|e| e["lport"] == port || e["lport"] == cport).collect();
+        let ours: Vec<&Value> = ev
+            .iter()
+            .filter(|e| e["lport"] == port || e["lport"] == cport)
+            .collect();
         assert_eq!(ours.len(), 1, "{flag}: {ev:?}");
         assert_eq!(ours[0]["lport"], want, "{flag}: {ev:?}");
     }

@@ -30,11 +30,19 @@ fn pair(v6: bool) -> Pair {
     let client = net::connect(dest);
     let (server, _) = l.accept().expect("accept");
     let cport = client.local_addr().unwrap().port();
-    Pair { client, server, port, cport }
+    Pair {
+        client,
+        server,
+        port,
+        cport,
+    }
 }
 
 fn involving(events: &[Value], port: u16) -> Vec<&Value> {
-    events.iter().filter(|e| e["lport"] == port || e["rport"] == port).collect()
+    events
+        .iter()
+        .filter(|e| e["lport"] == port || e["rport"] == port)
+        .collect()
 }
 
 /// Retransmits of exactly the two dropped connections (IPv4 and IPv6), all
@@ -52,12 +60,21 @@ fn retransmits_of_dropped_connections() {
             p.client.write_all(&[7u8; 2000]).unwrap();
         }
         let mut buf = [0u8; 2000];
-        ctl.server.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        ctl.server.read_exact(&mut buf).expect("the control connection delivers");
+        ctl.server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        ctl.server
+            .read_exact(&mut buf)
+            .expect("the control connection delivers");
         for p in [&p4, &p6] {
             let needle = format!("\"rport\":{},", p.port);
             let seen = t.wait_for(Duration::from_secs(5), |l| l.contains(&needle));
-            assert!(seen.is_some(), "no retransmit to port {} in 5 s: {:?}", p.port, t.lines());
+            assert!(
+                seen.is_some(),
+                "no retransmit to port {} in 5 s: {:?}",
+                p.port,
+                t.lines()
+            );
         }
     }
     let f = t.stop();
@@ -77,7 +94,10 @@ fn retransmits_of_dropped_connections() {
             assert_eq!(e["seq"], got[0]["seq"], "one segment, sent again: {got:?}");
         }
     }
-    assert!(involving(&events, ctl.port).is_empty(), "the control connection: {events:?}");
+    assert!(
+        involving(&events, ctl.port).is_empty(),
+        "the control connection: {events:?}"
+    );
 }
 
 /// -c -4: a count for the IPv4 connection only, printed at exit.
@@ -96,15 +116,26 @@ fn count_mode_ipv4_only() {
     }
     let f = t.stop();
     assert!(f.status.success(), "{}", f.stderr);
-    assert_eq!(f.stdout[0].split_whitespace().collect::<Vec<_>>(), ["LADDR:LPORT", "RADDR:RPORT", "RETRANSMITS"]);
+    assert_eq!(
+        f.stdout[0].split_whitespace().collect::<Vec<_>>(),
+        ["LADDR:LPORT", "RADDR:RPORT", "RETRANSMITS"]
+    );
     let flow = format!("127.0.0.1:{} <-> 127.0.0.1:{}", p4.cport, p4.port);
-    let rows: Vec<&String> = f.stdout.iter().filter(|l| l.contains(&format!(":{}", p4.port))).collect();
+    let rows: Vec<&String> = f
+        .stdout
+        .iter()
+        .filter(|l| l.contains(&format!(":{}", p4.port)))
+        .collect();
     assert_eq!(rows.len(), 1, "{:?}", f.stdout);
     let cols: Vec<&str> = rows[0].split_whitespace().collect();
     assert_eq!(cols[..3].join(" "), flow, "{rows:?}");
     let n: u64 = cols[3].parse().unwrap();
     assert!(n >= 1, "{rows:?}");
-    assert!(!f.stdout.iter().any(|l| l.contains("::1")), "-4 shows no IPv6: {:?}", f.stdout);
+    assert!(
+        !f.stdout.iter().any(|l| l.contains("::1")),
+        "-4 shows no IPv6: {:?}",
+        f.stdout
+    );
 }
 
 /// The table: TIME PID IP LADDR:LPORT T> RADDR:RPORT STATE.
@@ -116,32 +147,71 @@ fn table_row() {
         let _r = net::DropRule::to_port(false, p.port);
         p.client.write_all(&[1u8; 100]).unwrap();
         let needle = format!(":{} ", p.port);
-        assert!(t.wait_for(Duration::from_secs(5), |l| l.contains(&needle)).is_some(), "{:?}", t.lines());
+        assert!(
+            t.wait_for(Duration::from_secs(5), |l| l.contains(&needle))
+                .is_some(),
+            "{:?}",
+            t.lines()
+        );
     }
     let f = t.stop();
     assert_eq!(
         f.stdout[0].split_whitespace().collect::<Vec<_>>(),
-        ["TIME", "PID", "IP", "LADDR:LPORT", "T>", "RADDR:RPORT", "STATE"]
+        [
+            "TIME",
+            "PID",
+            "IP",
+            "LADDR:LPORT",
+            "T>",
+            "RADDR:RPORT",
+            "STATE"
+        ]
     );
     let needle = format!(":{} ", p.port);
-    let row = f.stdout.iter().find(|l| l.contains(&needle)).expect("a row");
+    let row = f
+        .stdout
+        .iter()
+        .find(|l| l.contains(&needle))
+        .expect("a row");
     let c: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(c.len(), 7, "{row}");
     assert_eq!(c[0].len(), 8, "{row}");
     assert!(c[1].parse::<u32>().is_ok(), "{row}");
-    let (l, r) = (format!("127.0.0.1:{}", p.cport), format!("127.0.0.1:{}", p.port));
-    assert_eq!(c[2..], ["4", l.as_str(), "R>", r.as_str(), "ESTABLISHED"], "{row}");
+    let (l, r) = (
+        format!("127.0.0.1:{}", p.cport),
+        format!("127.0.0.1:{}", p.port),
+    );
+    assert_eq!(
+        c[2..],
+        ["4", l.as_str(), "R>", r.as_str(), "ESTABLISHED"],
+        "{row}"
+    );
 }
 
 #[test]
 fn bad_input() {
-    common::assert_one_line_error("tcpretrans", &["--pid", "1"], 2, "not supported by tcpretrans");
+    common::assert_one_line_error(
+        "tcpretrans",
+        &["--pid", "1"],
+        2,
+        "not supported by tcpretrans",
+    );
     common::assert_one_line_error("tcpretrans", &["-c", "-s"], 2, "cannot be used with");
     common::assert_one_line_error("tcpretrans", &["-4", "-6"], 2, "cannot be used with");
-    common::assert_one_line_error("tcpretrans", &["--attach", "kprobe"], 2, "no kprobe hook path");
+    common::assert_one_line_error(
+        "tcpretrans",
+        &["--attach", "kprobe"],
+        2,
+        "no kprobe hook path",
+    );
     // Tail loss probes need fentry or kprobes, which this host lacks.
     if !std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists() {
-        common::assert_one_line_error("tcpretrans", &["-l"], 1, "tail loss probes (-l) need fentry or a kprobe");
+        common::assert_one_line_error(
+            "tcpretrans",
+            &["-l"],
+            1,
+            "tail loss probes (-l) need fentry or a kprobe",
+        );
     }
 }
 

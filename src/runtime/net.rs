@@ -222,10 +222,16 @@ pub fn read_tuple_counts(obj: &Object, map: &str) -> Result<Vec<(Tuple, u64)>> {
     let m = find_map(obj, map)?;
     let mut rows = Vec::new();
     for key in m.keys() {
-        let Some(val) = m.lookup(&key, MapFlags::ANY).with_context(|| format!("reading {map}"))? else {
+        let Some(val) = m
+            .lookup(&key, MapFlags::ANY)
+            .with_context(|| format!("reading {map}"))?
+        else {
             continue;
         };
-        let n = val.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes);
+        let n = val
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_ne_bytes);
         if let (Some(t), Some(n)) = (tuple_from_bytes(&key), n) {
             rows.push((t, n));
         }
@@ -279,7 +285,10 @@ mod tests {
         }
         assert_eq!(raw.len(), NET_TUPLE_SIZE);
         let t = tuple_from_bytes(&raw).unwrap();
-        assert_eq!((t.local().to_string(), t.rport), ("127.0.0.1:40000".to_string(), 80));
+        assert_eq!(
+            (t.local().to_string(), t.rport),
+            ("127.0.0.1:40000".to_string(), 80)
+        );
         assert!(tuple_from_bytes(&raw[..39]).is_none());
     }
 

@@ -11,8 +11,8 @@ use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ktime::KernelClock;
 use crate::runtime::net::{self, ProcConn};
-use crate::runtime::{escape, record};
 use crate::runtime::Ctx;
+use crate::runtime::{escape, record};
 use crate::set_filter;
 use crate::skel::tcpaccept::{types, TcpacceptSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -82,7 +82,8 @@ const PLAN: &[Alt] = &[
 unsafe impl plain::Plain for types::tcpaccept_event {}
 
 fn decode(data: &[u8]) -> Option<ProcConn> {
-    let ev: types::tcpaccept_event = record::read(data, std::mem::size_of::<types::tcpaccept_event>())?;
+    let ev: types::tcpaccept_event =
+        record::read(data, std::mem::size_of::<types::tcpaccept_event>())?;
     proc_conn!(ev)
 }
 
@@ -155,7 +156,11 @@ fn run(inv: &Invocation) -> Result<()> {
             return Ok(());
         };
         let secs = kclock.secs(c.ts_ns);
-        let hms = if args.time { ctx.clock.hms() } else { String::new() };
+        let hms = if args.time {
+            ctx.clock.hms()
+        } else {
+            String::new()
+        };
         if ctx.common.json {
             let v = to_json(&args, &c, &hms, secs);
             ctx.out().json_line(&v)
@@ -177,7 +182,11 @@ mod tests {
     }
 
     fn event() -> Vec<u8> {
-        let mut ev = types::tcpaccept_event { pid: 907, tid: 907, ..Default::default() };
+        let mut ev = types::tcpaccept_event {
+            pid: 907,
+            tid: 907,
+            ..Default::default()
+        };
         ev.t.family = net::AF_INET6;
         ev.t.sport = 7001;
         ev.t.dport = 52352;
@@ -194,8 +203,14 @@ mod tests {
     fn rows_and_json() {
         let c = decode(&event()).unwrap();
         let a = args(&[]);
-        assert_eq!(header(&a), "PID     COMM             IP RADDR            RPORT LADDR            LPORT");
-        assert_eq!(row(&a, &c, "", 0.0), "907     perl             6  ::1              52352 ::1              7001");
+        assert_eq!(
+            header(&a),
+            "PID     COMM             IP RADDR            RPORT LADDR            LPORT"
+        );
+        assert_eq!(
+            row(&a, &c, "", 0.0),
+            "907     perl             6  ::1              52352 ::1              7001"
+        );
         let v = to_json(&args(&["-t"]), &c, "", 1.2345);
         assert_eq!(v["rport"], 52352);
         assert_eq!(v["lport"], 7001);

@@ -11,8 +11,8 @@ use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ktime::KernelClock;
 use crate::runtime::net::{self, ProcConn};
-use crate::runtime::{escape, record};
 use crate::runtime::Ctx;
+use crate::runtime::{escape, record};
 use crate::set_filter;
 use crate::skel::tcpconnect::{types, TcpconnectSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -94,14 +94,19 @@ const PLAN: &[Alt] = &[
     },
     Alt {
         label: "sock:inet_sock_set_state (SYN_SENT, in the connecting task) + connect() exit",
-        progs: &["tp_inet_sock_set_state", "tp_sys_exit_connect", "tp_tcp_retransmit_skb"],
+        progs: &[
+            "tp_inet_sock_set_state",
+            "tp_sys_exit_connect",
+            "tp_tcp_retransmit_skb",
+        ],
     },
 ];
 
 unsafe impl plain::Plain for types::tcpconnect_event {}
 
 fn decode(data: &[u8]) -> Option<ProcConn> {
-    let ev: types::tcpconnect_event = record::read(data, std::mem::size_of::<types::tcpconnect_event>())?;
+    let ev: types::tcpconnect_event =
+        record::read(data, std::mem::size_of::<types::tcpconnect_event>())?;
     proc_conn!(ev)
 }
 
@@ -110,7 +115,10 @@ fn header(a: &Args) -> String {
     if a.print_uid {
         h.push_str(&format!("{:<6} ", "UID"));
     }
-    h.push_str(&format!("{:<7} {:<16} {:<2} {:<16} ", "PID", "COMM", "IP", "SADDR"));
+    h.push_str(&format!(
+        "{:<7} {:<16} {:<2} {:<16} ",
+        "PID", "COMM", "IP", "SADDR"
+    ));
     if a.lport {
         h.push_str(&format!("{:<6} ", "LPORT"));
     }
@@ -133,7 +141,11 @@ fn row(a: &Args, c: &ProcConn, hms: &str, secs: f64) -> String {
     if a.lport {
         r.push_str(&format!("{:<6} ", c.tuple.lport));
     }
-    r.push_str(&format!("{:<16} {}", c.tuple.raddr.to_string(), c.tuple.rport));
+    r.push_str(&format!(
+        "{:<16} {}",
+        c.tuple.raddr.to_string(),
+        c.tuple.rport
+    ));
     r
 }
 
@@ -158,7 +170,10 @@ fn print_counts(ctx: &Ctx, obj: &libbpf_rs::Object) -> Result<()> {
     let rows = net::read_tuple_counts(obj, "counts")?;
     let mut out = ctx.out();
     if !ctx.common.json {
-        out.line(&format!("{:<25} {:<25} {:<20} {:<10}", "LADDR", "RADDR", "RPORT", "CONNECTS"))?;
+        out.line(&format!(
+            "{:<25} {:<25} {:<20} {:<10}",
+            "LADDR", "RADDR", "RPORT", "CONNECTS"
+        ))?;
     }
     for (t, n) in rows {
         if ctx.common.json {
@@ -215,7 +230,11 @@ fn run(inv: &Invocation) -> Result<()> {
             return Ok(());
         };
         let secs = kclock.secs(c.ts_ns);
-        let hms = if args.time { ctx.clock.hms() } else { String::new() };
+        let hms = if args.time {
+            ctx.clock.hms()
+        } else {
+            String::new()
+        };
         if ctx.common.json {
             let v = to_json(&args, &c, &hms, secs);
             ctx.out().json_line(&v)
@@ -265,7 +284,10 @@ mod tests {
     fn rows_and_json() {
         let c = decode(&event(net::AF_INET, false)).unwrap();
         let a = args(&["-L", "-U"]);
-        assert_eq!(header(&a), "UID    PID     COMM             IP SADDR            LPORT  DADDR            DPORT");
+        assert_eq!(
+            header(&a),
+            "UID    PID     COMM             IP SADDR            LPORT  DADDR            DPORT"
+        );
         assert_eq!(
             row(&a, &c, "", 0.0),
             "1000   42      curl             4  10.0.0.1         40000  10.0.0.2         80"
@@ -295,7 +317,10 @@ mod tests {
     fn count_keys_are_net_tuples() {
         // runtime::net reads -c's map keys as raw `struct net_tuple`s.
         assert_eq!(std::mem::size_of::<types::net_tuple>(), net::NET_TUPLE_SIZE);
-        assert_eq!(std::mem::size_of::<types::tcpconnect_count_key>(), net::NET_TUPLE_SIZE);
+        assert_eq!(
+            std::mem::size_of::<types::tcpconnect_count_key>(),
+            net::NET_TUPLE_SIZE
+        );
         assert_eq!(std::mem::offset_of!(types::net_tuple, family), 36);
     }
 }

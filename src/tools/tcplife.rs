@@ -11,8 +11,8 @@ use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ktime::KernelClock;
 use crate::runtime::net::{self, Tuple};
-use crate::runtime::{escape, record};
 use crate::runtime::Ctx;
+use crate::runtime::{escape, record};
 use crate::set_filter;
 use crate::skel::tcplife::{types, TcplifeSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -143,7 +143,11 @@ fn fields(a: &Args, s: Option<(&Session, &str, f64)>) -> Vec<String> {
             f.push(s.pid.to_string());
             let comm = escape::printable(&s.comm);
             // bcc cuts COMM to 10 characters unless wide or CSV.
-            let comm = if a.wide || a.csv { comm } else { comm.chars().take(10).collect() };
+            let comm = if a.wide || a.csv {
+                comm
+            } else {
+                comm.chars().take(10).collect()
+            };
             f.push(comm);
             if a.wide || a.csv {
                 f.push(s.tuple.ip().to_string());
@@ -243,14 +247,19 @@ fn run(inv: &Invocation) -> Result<()> {
     net::fill_port_set(skel.object(), "rports", args.remoteport.as_ref())?;
     let kclock = KernelClock::new();
     if !ctx.common.json {
-        ctx.out().line(line(&args, &fields(&args, None)).trim_end())?;
+        ctx.out()
+            .line(line(&args, &fields(&args, None)).trim_end())?;
         ctx.out().flush()?;
     }
     ctx.run_ring(skel.object(), |data| {
         let Some(s) = decode(data) else {
             return Ok(());
         };
-        let hms = if args.time { ctx.clock.hms() } else { String::new() };
+        let hms = if args.time {
+            ctx.clock.hms()
+        } else {
+            String::new()
+        };
         let secs = kclock.secs(s.ts_ns);
         if ctx.common.json {
             let v = to_json(&args, &s, &hms, secs);
@@ -305,9 +314,13 @@ mod tests {
             "22597   recordProg 127.0.0.1       46644 127.0.0.1       28527 10256     4 0.23"
         );
         let a = args(&["-w"]);
-        assert!(line(&a, &fields(&a, Some((&s, "", 0.0)))).starts_with("22597   recordProgramSt  4  127.0.0.1 "));
+        assert!(line(&a, &fields(&a, Some((&s, "", 0.0))))
+            .starts_with("22597   recordProgramSt  4  127.0.0.1 "));
         let a = args(&["-s", "-t", "-T"]);
-        assert_eq!(fields(&a, None).join(","), "TIME,TIME(s),PID,COMM,IP,LADDR,LPORT,RADDR,RPORT,TX_KB,RX_KB,MS");
+        assert_eq!(
+            fields(&a, None).join(","),
+            "TIME,TIME(s),PID,COMM,IP,LADDR,LPORT,RADDR,RPORT,TX_KB,RX_KB,MS"
+        );
         assert_eq!(
             line(&a, &fields(&a, Some((&s, "23:39:38", 1.5)))),
             "23:39:38,1.500000,22597,recordProgramSt,4,127.0.0.1,46644,127.0.0.1,28527,10256,4,0.23"

@@ -94,7 +94,8 @@ struct Retrans {
 }
 
 fn decode(data: &[u8]) -> Option<Retrans> {
-    let ev: types::tcpretrans_event = record::read(data, std::mem::size_of::<types::tcpretrans_event>())?;
+    let ev: types::tcpretrans_event =
+        record::read(data, std::mem::size_of::<types::tcpretrans_event>())?;
     Some(Retrans {
         tuple: net_tuple!(ev.t)?,
         ts_ns: ev.ts_ns,
@@ -165,7 +166,10 @@ fn print_counts(ctx: &Ctx, obj: &libbpf_rs::Object) -> Result<()> {
     let rows = net::read_tuple_counts(obj, "counts")?;
     let mut out = ctx.out();
     if !ctx.common.json {
-        out.line(&format!("{:<25}     {:<25} {:>11}", "LADDR:LPORT", "RADDR:RPORT", "RETRANSMITS"))?;
+        out.line(&format!(
+            "{:<25}     {:<25} {:>11}",
+            "LADDR:LPORT", "RADDR:RPORT", "RETRANSMITS"
+        ))?;
     }
     for (t, n) in rows {
         if ctx.common.json {
@@ -178,7 +182,12 @@ fn print_counts(ctx: &Ctx, obj: &libbpf_rs::Object) -> Result<()> {
                 "retransmits": n,
             }))?;
         } else {
-            out.line(&format!("{:<25} <-> {:<25} {:>11}", t.local(), t.remote(), n))?;
+            out.line(&format!(
+                "{:<25} <-> {:<25} {:>11}",
+                t.local(),
+                t.remote(),
+                n
+            ))?;
         }
     }
     Ok(())
@@ -191,7 +200,11 @@ fn run(inv: &Invocation) -> Result<()> {
         &["pid", "tid", "uid", "comm", "cgroup"],
         "retransmits are sent from timers and softirqs, not by the connection's process",
     )?;
-    let plan = if args.lossprobe { PLAN_LOSS_PROBES } else { PLAN };
+    let plan = if args.lossprobe {
+        PLAN_LOSS_PROBES
+    } else {
+        PLAN
+    };
     let (skel, _alt) = ctx
         .load::<TcpretransSkelBuilder>(plan, |open, _alt| {
             let ro = open

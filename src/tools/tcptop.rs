@@ -16,8 +16,8 @@ use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ctx::find_map;
 use crate::runtime::net::{self, Tuple};
-use crate::runtime::{escape, record};
 use crate::runtime::Ctx;
+use crate::runtime::{escape, record};
 use crate::set_filter;
 use crate::skel::tcptop::{types, TcptopSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -94,7 +94,11 @@ const PLAN: &[Alt] = &[
     },
     Alt {
         label: "kprobes on tcp_sendmsg (and return), tcp_cleanup_rbuf",
-        progs: &["kprobe_tcp_sendmsg", "kretprobe_tcp_sendmsg", "kprobe_tcp_cleanup_rbuf"],
+        progs: &[
+            "kprobe_tcp_sendmsg",
+            "kretprobe_tcp_sendmsg",
+            "kprobe_tcp_cleanup_rbuf",
+        ],
     },
     Alt {
         label: "sock:sock_send_length and sock:sock_recv_length (BTF-typed)",
@@ -121,7 +125,10 @@ fn drain(obj: &Object) -> Result<Vec<Row>> {
     let keys: Vec<Vec<u8>> = map.keys().collect();
     let mut rows = Vec::with_capacity(keys.len());
     for k in keys {
-        let Some(v) = map.lookup_and_delete(&k).context("reading tcptop's traffic map")? else {
+        let Some(v) = map
+            .lookup_and_delete(&k)
+            .context("reading tcptop's traffic map")?
+        else {
             continue;
         };
         let (Some(key), Some(val)) = (
@@ -131,7 +138,13 @@ fn drain(obj: &Object) -> Result<Vec<Row>> {
             continue;
         };
         if let Some(tuple) = net_tuple!(key.t) {
-            rows.push(Row { pid: key.pid, comm: escape::cchars(&val.comm), tuple, tx: val.tx_bytes, rx: val.rx_bytes });
+            rows.push(Row {
+                pid: key.pid,
+                comm: escape::cchars(&val.comm),
+                tuple,
+                tx: val.tx_bytes,
+                rx: val.rx_bytes,
+            });
         }
     }
     Ok(rows)
@@ -144,7 +157,9 @@ fn sort_rows(rows: &mut [Row], by: SortBy) {
             SortBy::Sent => (r.tx, r.rx),
             SortBy::Received => (r.rx, r.tx),
         };
-        k(b).cmp(&k(a)).then(a.pid.cmp(&b.pid)).then(a.tuple.cmp(&b.tuple))
+        k(b).cmp(&k(a))
+            .then(a.pid.cmp(&b.pid))
+            .then(a.tuple.cmp(&b.tuple))
     });
 }
 
@@ -219,7 +234,10 @@ fn run(inv: &Invocation) -> Result<()> {
     let interval = args.interval.unwrap_or(Duration::from_secs(1));
     let clear = !args.noclear && !ctx.common.json && std::io::stdout().is_terminal();
     if !ctx.common.json {
-        eprintln!("{}: tracing... output every {:?}, hit Ctrl-C to end", ctx.tool, interval);
+        eprintln!(
+            "{}: tracing... output every {:?}, hit Ctrl-C to end",
+            ctx.tool, interval
+        );
     }
     let mut full_reported = 0;
     ctx.run_interval(Some(interval), args.count, |ctx| {
@@ -247,7 +265,11 @@ fn run(inv: &Invocation) -> Result<()> {
         }
         let full = table_full(skel.object());
         if full > full_reported {
-            eprintln!("{}: {} updates lost (connection table full)", ctx.tool, full - full_reported);
+            eprintln!(
+                "{}: {} updates lost (connection table full)",
+                ctx.tool,
+                full - full_reported
+            );
             full_reported = full;
         }
         Ok(())
@@ -272,14 +294,24 @@ mod tests {
 
     #[test]
     fn sorting_and_table() {
-        let mut rows = vec![row(1, 22, 0, 1500), row(2, 23, 2_200_000, 0), row(3, 24, 10, 10)];
+        let mut rows = vec![
+            row(1, 22, 0, 1500),
+            row(2, 23, 2_200_000, 0),
+            row(3, 24, 10, 10),
+        ];
         sort_rows(&mut rows, SortBy::All);
         assert_eq!(rows.iter().map(|r| r.pid).collect::<Vec<_>>(), [2, 1, 3]);
         sort_rows(&mut rows, SortBy::Received);
         assert_eq!(rows[0].pid, 1);
         let t = table(&rows[..1]);
-        assert_eq!(t[0], "PID     COMM             LADDR                 RADDR                  RX_KB  TX_KB");
-        assert_eq!(t[1], "1       sshd             100.66.3.172:22       100.66.3.172:6684          1      0");
+        assert_eq!(
+            t[0],
+            "PID     COMM             LADDR                 RADDR                  RX_KB  TX_KB"
+        );
+        assert_eq!(
+            t[1],
+            "1       sshd             100.66.3.172:22       100.66.3.172:6684          1      0"
+        );
         let v = to_json(&rows[0], "19:46:24");
         assert_eq!(v["rx_bytes"], 1500);
         assert_eq!(v["lport"], 22);
@@ -287,7 +319,8 @@ mod tests {
 
     #[test]
     fn flags() {
-        let a = Args::try_parse_from(["tcptop", "-C", "-S", "-r", "5", "-s", "sent", "2", "3"]).unwrap();
+        let a = Args::try_parse_from(["tcptop", "-C", "-S", "-r", "5", "-s", "sent", "2", "3"])
+            .unwrap();
         assert!(a.noclear && a.nosummary);
         assert_eq!((a.rows, a.sort, a.count), (5, SortBy::Sent, Some(3)));
         assert_eq!(a.interval, Some(Duration::from_secs(2)));

@@ -287,7 +287,11 @@ pub fn spawn_acceptor(l: &TcpListener, comm: Option<&'static [u8]>, plain: bool)
             let mut peer: libc::sockaddr_storage = std::mem::zeroed();
             let mut plen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             let pa = &mut peer as *mut _ as *mut libc::sockaddr;
-            let fd = if plain { libc::accept(lfd, pa, &mut plen) } else { libc::accept4(lfd, pa, &mut plen, 0) };
+            let fd = if plain {
+                libc::accept(lfd, pa, &mut plen)
+            } else {
+                libc::accept4(lfd, pa, &mut plen, 0)
+            };
             if fd < 0 {
                 return 11;
             }
