@@ -3,18 +3,8 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-
-use common::net;
+use common::net::{self, lo};
 use serde_json::Value;
-
-fn lo(v6: bool, port: u16) -> SocketAddr {
-    if v6 {
-        (Ipv6Addr::LOCALHOST, port).into()
-    } else {
-        (Ipv4Addr::LOCALHOST, port).into()
-    }
-}
 
 fn with_lport(events: &[Value], port: u16) -> Vec<&Value> {
     events.iter().filter(|v| v["lport"] == port).collect()

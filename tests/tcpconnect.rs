@@ -3,19 +3,10 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use common::net::{self, Client};
+use common::net::{self, lo, Client};
 use serde_json::Value;
-
-fn lo(v6: bool, port: u16) -> SocketAddr {
-    if v6 {
-        (Ipv6Addr::LOCALHOST, port).into()
-    } else {
-        (Ipv4Addr::LOCALHOST, port).into()
-    }
-}
 
 fn with_dport(events: &[Value], port: u16) -> Vec<&Value> {
     events.iter().filter(|v| v["dport"] == port).collect()

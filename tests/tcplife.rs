@@ -7,55 +7,17 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use common::net::{self, Client};
+use common::net::{self, lo, Client, Exchange};
 use serde_json::Value;
-
-fn lo(v6: bool, port: u16) -> SocketAddr {
-    if v6 {
-        (Ipv6Addr::LOCALHOST, port).into()
-    } else {
-        (Ipv4Addr::LOCALHOST, port).into()
-    }
-}
-
-/// One session: the client sends `up` bytes and receives `down`, closes
-/// first; this process serves and closes second.
-struct Session {
-    port: u16,
-    cport: u16,
-    pid: u32,
-}
-
-fn session(v6: bool, up: usize, down: usize, comm: &'static [u8]) -> Session {
-    let l = net::listener(v6);
-    let port = net::port(&l);
-    let child = net::spawn_client(Client {
-        comm: Some(comm),
-        send: up,
-        recv: down,
-        ..Client::to(lo(v6, port))
-    });
-    net::serve_one(&l, up, down, true);
-    let cport = child.read_u32().expect("client's port") as u16;
-    let pid = child.pid;
-    assert_eq!(child.wait(), 0, "the client's exchange failed");
-    Session { port, cport, pid }
-}
 
 fn wait_for_lport(t: &common::Traced, port: u16) {
     let needle = format!("\"lport\":{port},");
-    assert!(
-        t.wait_for(Duration::from_secs(5), |l| l.contains(&needle))
-            .is_some(),
-        "{:?}",
-        t.lines()
-    );
+    net::wait_line(t, &needle);
 }
 
-fn wait_closed(t: &common::Traced, s: &Session) {
+fn wait_closed(t: &common::Traced, s: &Exchange) {
     wait_for_lport(t, s.port);
     wait_for_lport(t, s.cport);
 }
@@ -77,8 +39,8 @@ fn assert_bytes(e: &Value, key: &str, data: u64) {
 #[test]
 fn sessions_ipv4_and_ipv6() {
     let t = common::start("tcplife", &["--json"]);
-    let s4 = session(false, 100_000, 50_000, b"ironscope-tl4\0");
-    let s6 = session(true, 7_000, 300_000, b"ironscope-tl6\0");
+    let s4 = net::exchange(false, 100_000, 50_000, b"ironscope-tl4\0");
+    let s6 = net::exchange(true, 7_000, 300_000, b"ironscope-tl6\0");
     wait_closed(&t, &s4);
     wait_closed(&t, &s6);
     let f = t.stop();
@@ -118,14 +80,9 @@ fn sessions_ipv4_and_ipv6() {
 #[test]
 fn table_and_csv() {
     let t = common::start("tcplife", &["-T", "-t", "--comm", "ironscope-tlt"]);
-    let s = session(false, 5_000, 2_100, b"ironscope-tlt\0");
+    let s = net::exchange(false, 5_000, 2_100, b"ironscope-tlt\0");
     let needle = format!(" {} ", s.cport);
-    assert!(
-        t.wait_for(Duration::from_secs(5), |l| l.contains(&needle))
-            .is_some(),
-        "{:?}",
-        t.lines()
-    );
+    net::wait_line(&t, &needle);
     let f = t.stop();
     assert_eq!(
         f.stdout[0].split_whitespace().collect::<Vec<_>>(),
@@ -163,14 +120,9 @@ fn table_and_csv() {
     );
 
     let t = common::start("tcplife", &["-s", "--comm", "ironscope-tlc"]);
-    let s = session(true, 3_000, 0, b"ironscope-tlc\0");
+    let s = net::exchange(true, 3_000, 0, b"ironscope-tlc\0");
     let needle = format!(",{},", s.cport);
-    assert!(
-        t.wait_for(Duration::from_secs(5), |l| l.contains(&needle))
-            .is_some(),
-        "{:?}",
-        t.lines()
-    );
+    net::wait_line(&t, &needle);
     let f = t.stop();
     assert_eq!(
         f.stdout[0],
@@ -199,7 +151,7 @@ fn table_and_csv() {
 #[test]
 fn process_and_family_filters() {
     let t = common::start("tcplife", &["--json", "--comm", "ironscope-tlf"]);
-    let s = session(false, 1_000, 1_000, b"ironscope-tlf\0");
+    let s = net::exchange(false, 1_000, 1_000, b"ironscope-tlf\0");
     wait_for_lport(&t, s.cport);
     std::thread::sleep(Duration::from_millis(200));
     let ev = t.stop().json();
@@ -209,8 +161,8 @@ fn process_and_family_filters() {
 
     let me = std::process::id();
     let t = common::start("tcplife", &["--json", "-6", "-p", &me.to_string()]);
-    let s6 = session(true, 1_000, 1_000, b"ironscope-tlf\0");
-    let s4 = session(false, 1_000, 1_000, b"ironscope-tlf\0");
+    let s6 = net::exchange(true, 1_000, 1_000, b"ironscope-tlf\0");
+    let s4 = net::exchange(false, 1_000, 1_000, b"ironscope-tlf\0");
     wait_for_lport(&t, s6.port);
     std::thread::sleep(Duration::from_millis(200));
     let ev = t.stop().json();

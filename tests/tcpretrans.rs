@@ -68,13 +68,7 @@ fn retransmits_of_dropped_connections() {
             .expect("the control connection delivers");
         for p in [&p4, &p6] {
             let needle = format!("\"rport\":{},", p.port);
-            let seen = t.wait_for(Duration::from_secs(5), |l| l.contains(&needle));
-            assert!(
-                seen.is_some(),
-                "no retransmit to port {} in 5 s: {:?}",
-                p.port,
-                t.lines()
-            );
+            net::wait_line(&t, &needle);
         }
     }
     let f = t.stop();
@@ -147,12 +141,7 @@ fn table_row() {
         let _r = net::DropRule::to_port(false, p.port);
         p.client.write_all(&[1u8; 100]).unwrap();
         let needle = format!(":{} ", p.port);
-        assert!(
-            t.wait_for(Duration::from_secs(5), |l| l.contains(&needle))
-                .is_some(),
-            "{:?}",
-            t.lines()
-        );
+        net::wait_line(&t, &needle);
     }
     let f = t.stop();
     assert_eq!(

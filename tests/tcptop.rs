@@ -4,42 +4,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use common::net::{self, Client};
+use common::net;
 use serde_json::Value;
-
-fn lo(v6: bool, port: u16) -> SocketAddr {
-    if v6 {
-        (Ipv6Addr::LOCALHOST, port).into()
-    } else {
-        (Ipv4Addr::LOCALHOST, port).into()
-    }
-}
-
-struct Exchange {
-    port: u16,
-    cport: u16,
-    pid: u32,
-}
-
-/// The child sends `up` and reads `down`; this process the reverse.
-fn exchange(v6: bool, up: usize, down: usize, comm: &'static [u8]) -> Exchange {
-    let l = net::listener(v6);
-    let port = net::port(&l);
-    let child = net::spawn_client(Client {
-        comm: Some(comm),
-        send: up,
-        recv: down,
-        ..Client::to(lo(v6, port))
-    });
-    net::serve_one(&l, up, down, true);
-    let cport = child.read_u32().expect("client's port") as u16;
-    let pid = child.pid;
-    assert_eq!(child.wait(), 0, "the client's exchange failed");
-    Exchange { port, cport, pid }
-}
 
 /// (pid, lport, rport) -> (tx, rx, comm), summed over intervals.
 fn totals(events: &[Value]) -> HashMap<(u64, u64, u64), (u64, u64, String)> {
@@ -62,8 +30,8 @@ fn totals(events: &[Value]) -> HashMap<(u64, u64, u64), (u64, u64, String)> {
 #[test]
 fn exact_bytes_ipv4_and_ipv6() {
     let t = common::start("tcptop", &["--json", "-r", "100000", "0.2"]);
-    let x4 = exchange(false, 123_456, 65_432, b"ironscope-tt4\0");
-    let x6 = exchange(true, 7_777, 300_001, b"ironscope-tt6\0");
+    let x4 = net::exchange(false, 123_456, 65_432, b"ironscope-tt4\0");
+    let x6 = net::exchange(true, 7_777, 300_001, b"ironscope-tt6\0");
     std::thread::sleep(Duration::from_millis(300));
     let f = t.stop();
     assert!(f.status.success(), "{}", f.stderr);
@@ -102,7 +70,7 @@ fn exact_bytes_ipv4_and_ipv6() {
 #[test]
 fn table_and_comm_filter() {
     let t = common::start("tcptop", &["-C", "-S", "--comm", "ironscope-ttt", "30"]);
-    let x = exchange(false, 5_000, 2_100, b"ironscope-ttt\0");
+    let x = net::exchange(false, 5_000, 2_100, b"ironscope-ttt\0");
     let f = t.stop();
     assert!(f.status.success(), "{}", f.stderr);
     // Stopped before the first interval: one summary at exit.
@@ -131,8 +99,8 @@ fn pid_and_family_filters() {
         "tcptop",
         &["--json", "-6", "-p", &me.to_string(), "-r", "100000", "30"],
     );
-    let x6 = exchange(true, 1_000, 2_000, b"ironscope-ttp\0");
-    let x4 = exchange(false, 1_000, 2_000, b"ironscope-ttp\0");
+    let x6 = net::exchange(true, 1_000, 2_000, b"ironscope-ttp\0");
+    let x4 = net::exchange(false, 1_000, 2_000, b"ironscope-ttp\0");
     let f = t.stop();
     let ev = f.json();
     let ports = [x6.port, x6.cport, x4.port, x4.cport];

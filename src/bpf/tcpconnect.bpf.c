@@ -10,7 +10,6 @@
  * SYN retransmit, whichever comes first. */
 #include "common/vmlinux_all.bpf.h"
 #include "common/filter.bpf.h"
-#include "common/maps.bpf.h"
 #include "common/sock.bpf.h"
 #include "common/emit.bpf.h"
 #include "tcpconnect.h"
@@ -52,13 +51,8 @@ struct {
 	__type(value, __u64);
 } connecting SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct tcpconnect_count_key);
-	__type(value, __u64);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} counts SEC(".maps");
+/* -c: connects per source address and destination address/port (sport 0). */
+TUPLE_COUNTS(counts);
 
 static __always_inline void owner_current(struct owner *o)
 {
@@ -87,14 +81,11 @@ static __always_inline void report(const struct sock *sk, const struct owner *o)
 	struct tcpconnect_event *e;
 
 	if (count_mode) {
-		struct tcpconnect_count_key key;
-		__u64 zero = 0, *n;
+		struct net_tuple key;
 
-		sock_tuple(sk, &key.t);
-		key.t.sport = 0;
-		n = map_lookup_or_init(&counts, &key, &zero);
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		sock_tuple(sk, &key);
+		key.sport = 0;
+		tuple_count(&counts, &key);
 		return;
 	}
 	e = emit_reserve(sizeof(*e));

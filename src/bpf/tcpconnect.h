@@ -1,4 +1,4 @@
-/* tcpconnect's records, shared by tcpconnect.bpf.c and src/tools/tcpconnect.rs. */
+/* tcpconnect's record, shared by tcpconnect.bpf.c and src/tools/tcpconnect.rs. */
 #pragma once
 #include "common/sock.h"
 
@@ -13,9 +13,4 @@ struct tcpconnect_event {
 	__u32 uid;
 	__u32 pad;
 	char comm[TCPCONNECT_COMM_LEN];
-};
-
-/* -c: connects per source address and destination address/port (t.sport 0). */
-struct tcpconnect_count_key {
-	struct net_tuple t;
 };

@@ -5,7 +5,6 @@
  * Retransmits happen in timers and softirqs, so the pid is whoever was on
  * the CPU; the connection comes from the socket. */
 #include "common/vmlinux_all.bpf.h"
-#include "common/maps.bpf.h"
 #include "common/sock.bpf.h"
 #include "common/emit.bpf.h"
 #include "tcpretrans.h"
@@ -15,13 +14,8 @@ const struct tcpretrans_event *unused_tcpretrans_event __attribute__((unused));
 
 const volatile bool count_mode = false;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct tcpretrans_count_key);
-	__type(value, __u64);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} counts SEC(".maps");
+/* -c: retransmits (and probes) per connection. */
+TUPLE_COUNTS(counts);
 
 static __always_inline void report(const struct sock *sk, __u32 type, __u32 seq)
 {
@@ -34,11 +28,7 @@ static __always_inline void report(const struct sock *sk, __u32 type, __u32 seq)
 	if (!family_wanted(t.family))
 		return;
 	if (count_mode) {
-		struct tcpretrans_count_key key = { .t = t };
-		__u64 zero = 0, *n = map_lookup_or_init(&counts, &key, &zero);
-
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		tuple_count(&counts, &t);
 		return;
 	}
 	e = emit_reserve(sizeof(*e));

@@ -1,4 +1,4 @@
-/* tcpretrans's records, shared by tcpretrans.bpf.c and src/tools/tcpretrans.rs. */
+/* tcpretrans's record, shared by tcpretrans.bpf.c and src/tools/tcpretrans.rs. */
 #pragma once
 #include "common/sock.h"
 
@@ -13,9 +13,4 @@ struct tcpretrans_event {
 	__s32 state;		/* the socket's TCP state */
 	__u32 seq;		/* first sequence number of the segment (R only) */
 	__u32 type;
-};
-
-/* -c: events per connection. */
-struct tcpretrans_count_key {
-	struct net_tuple t;
 };

@@ -9,6 +9,8 @@ use anyhow::{Context, Result};
 use libbpf_rs::{MapCore, MapFlags, Object};
 
 use crate::runtime::ctx::find_map;
+use crate::runtime::ktime::KernelClock;
+use crate::runtime::Ctx;
 
 pub const AF_INET: u16 = 2;
 pub const AF_INET6: u16 = 10;
@@ -194,12 +196,25 @@ pub fn parse_ports(s: &str) -> Result<Ports, String> {
     Ok(Ports(out))
 }
 
-/// The BPF side's `net_family` for bcc's -4 / -6 (clap keeps them exclusive).
-pub fn family_filter(ipv4: bool, ipv6: bool) -> u16 {
-    match (ipv4, ipv6) {
-        (true, false) => AF_INET,
-        (false, true) => AF_INET6,
-        _ => 0,
+/// bcc's -4 / -6, flattened into a network tool's Args.
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub struct FamilyArgs {
+    /// Trace IPv4 family only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Trace IPv6 family only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+}
+
+impl FamilyArgs {
+    /// The BPF side's `net_family` (src/bpf/common/sock.bpf.h).
+    pub fn filter(&self) -> u16 {
+        match (self.ipv4, self.ipv6) {
+            (true, false) => AF_INET,
+            (false, true) => AF_INET6,
+            _ => 0,
+        }
     }
 }
 
@@ -238,6 +253,81 @@ pub fn read_tuple_counts(obj: &Object, map: &str) -> Result<Vec<(Tuple, u64)>> {
     }
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(rows)
+}
+
+/// A record as the event tools print it.
+pub enum Rendered {
+    Row(String),
+    Json(serde_json::Value),
+}
+
+/// The event tools' loop: the header (unless --json), then each record as
+/// `render` makes it (None: skip the record).
+pub fn print_events(
+    ctx: &Ctx,
+    obj: &Object,
+    header: &str,
+    mut render: impl FnMut(&[u8]) -> Option<Rendered>,
+) -> Result<()> {
+    if !ctx.common.json {
+        ctx.out().line(header)?;
+        ctx.out().flush()?;
+    }
+    ctx.run_ring(obj, |data| match render(data) {
+        Some(Rendered::Row(r)) => ctx.out().line(&r),
+        Some(Rendered::Json(v)) => ctx.out().json_line(&v),
+        None => Ok(()),
+    })
+}
+
+/// [`print_events`] for [`ProcConn`] records (tcpconnect, tcpaccept): each
+/// goes to `row` or `json` with the -T and -t values (`hms` only read when
+/// `time`).
+pub fn print_proc_conns(
+    ctx: &Ctx,
+    obj: &Object,
+    header: &str,
+    time: bool,
+    decode: impl Fn(&[u8]) -> Option<ProcConn>,
+    row: impl Fn(&ProcConn, &str, f64) -> String,
+    json: impl Fn(&ProcConn, &str, f64) -> serde_json::Value,
+) -> Result<()> {
+    let kclock = KernelClock::new();
+    print_events(ctx, obj, header, |data| {
+        let c = decode(data)?;
+        let secs = kclock.secs(c.ts_ns);
+        let hms = if time { ctx.clock.hms() } else { String::new() };
+        Some(if ctx.common.json {
+            Rendered::Json(json(&c, &hms, secs))
+        } else {
+            Rendered::Row(row(&c, &hms, secs))
+        })
+    })
+}
+
+/// The -c modes at exit: a `TUPLE_COUNTS` map, most first, as a table
+/// (`header`, `row`) or one JSON object per connection (`json`).
+pub fn print_tuple_counts(
+    ctx: &Ctx,
+    obj: &Object,
+    map: &str,
+    header: &str,
+    row: impl Fn(&Tuple, u64) -> String,
+    json: impl Fn(&Tuple, u64) -> serde_json::Value,
+) -> Result<()> {
+    let rows = read_tuple_counts(obj, map)?;
+    let mut out = ctx.out();
+    if !ctx.common.json {
+        out.line(header)?;
+    }
+    for (t, n) in rows {
+        if ctx.common.json {
+            out.json_line(&json(&t, n))?;
+        } else {
+            out.line(&row(&t, n))?;
+        }
+    }
+    Ok(())
 }
 
 /// Fill a `PORT_SET` map (src/bpf/common/sock.bpf.h) after load.
@@ -302,7 +392,9 @@ mod tests {
         assert_eq!(tcp_state_name(1), "ESTABLISHED");
         assert_eq!(tcp_state_name(7), "CLOSE");
         assert_eq!(tcp_state_name(99), "UNKNOWN");
-        assert_eq!(family_filter(true, false), AF_INET);
-        assert_eq!(family_filter(false, false), 0);
+        let f = |ipv4, ipv6| FamilyArgs { ipv4, ipv6 }.filter();
+        assert_eq!(f(true, false), AF_INET);
+        assert_eq!(f(false, true), AF_INET6);
+        assert_eq!(f(false, false), 0);
     }
 }

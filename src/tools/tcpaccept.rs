@@ -9,7 +9,6 @@ use serde_json::json;
 use crate::proc_conn;
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
-use crate::runtime::ktime::KernelClock;
 use crate::runtime::net::{self, ProcConn};
 use crate::runtime::Ctx;
 use crate::runtime::{escape, record};
@@ -54,12 +53,8 @@ struct Args {
     /// Comma-separated list of local ports to trace
     #[arg(short = 'P', long = "port", value_name = "PORTS", value_parser = net::parse_ports)]
     port: Option<net::Ports>,
-    /// Trace IPv4 family only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    ipv4: bool,
-    /// Trace IPv6 family only
-    #[arg(short = '6', long = "ipv6")]
-    ipv6: bool,
+    #[command(flatten)]
+    family: net::FamilyArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -141,34 +136,20 @@ fn run(inv: &Invocation) -> Result<()> {
             .as_deref_mut()
             .context("tcpaccept's BPF object has no rodata")?;
         set_filter!(ro, ctx);
-        ro.net_family = net::family_filter(args.ipv4, args.ipv6);
+        ro.net_family = args.family.filter();
         ro.filter_lports = args.port.is_some();
         Ok(())
     })?;
     net::fill_port_set(skel.object(), "lports", args.port.as_ref())?;
-    let kclock = KernelClock::new();
-    if !ctx.common.json {
-        ctx.out().line(&header(&args))?;
-        ctx.out().flush()?;
-    }
-    ctx.run_ring(skel.object(), |data| {
-        let Some(c) = decode(data) else {
-            return Ok(());
-        };
-        let secs = kclock.secs(c.ts_ns);
-        let hms = if args.time {
-            ctx.clock.hms()
-        } else {
-            String::new()
-        };
-        if ctx.common.json {
-            let v = to_json(&args, &c, &hms, secs);
-            ctx.out().json_line(&v)
-        } else {
-            let r = row(&args, &c, &hms, secs);
-            ctx.out().line(&r)
-        }
-    })
+    net::print_proc_conns(
+        &ctx,
+        skel.object(),
+        &header(&args),
+        args.time,
+        decode,
+        |c, hms, secs| row(&args, c, hms, secs),
+        |c, hms, secs| to_json(&args, c, hms, secs),
+    )
 }
 
 #[cfg(test)]

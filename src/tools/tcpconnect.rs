@@ -9,7 +9,6 @@ use serde_json::json;
 use crate::proc_conn;
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
-use crate::runtime::ktime::KernelClock;
 use crate::runtime::net::{self, ProcConn};
 use crate::runtime::Ctx;
 use crate::runtime::{escape, record};
@@ -59,12 +58,8 @@ struct Args {
     /// Comma-separated list of destination ports to trace
     #[arg(short = 'P', long = "port", value_name = "PORTS", value_parser = net::parse_ports)]
     port: Option<net::Ports>,
-    /// Trace IPv4 family only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    ipv4: bool,
-    /// Trace IPv6 family only
-    #[arg(short = '6', long = "ipv6")]
-    ipv6: bool,
+    #[command(flatten)]
+    family: net::FamilyArgs,
     /// Include a LPORT column
     #[arg(short = 'L', long = "lport")]
     lport: bool,
@@ -167,34 +162,30 @@ fn to_json(a: &Args, c: &ProcConn, hms: &str, secs: f64) -> serde_json::Value {
 
 /// -c at exit: connects per (source, destination, port), most first.
 fn print_counts(ctx: &Ctx, obj: &libbpf_rs::Object) -> Result<()> {
-    let rows = net::read_tuple_counts(obj, "counts")?;
-    let mut out = ctx.out();
-    if !ctx.common.json {
-        out.line(&format!(
-            "{:<25} {:<25} {:<20} {:<10}",
-            "LADDR", "RADDR", "RPORT", "CONNECTS"
-        ))?;
-    }
-    for (t, n) in rows {
-        if ctx.common.json {
-            out.json_line(&json!({
+    let cols = |a: &str, b: &str, c: &str, d: &str| format!("{a:<25} {b:<25} {c:<20} {d:<10}");
+    net::print_tuple_counts(
+        ctx,
+        obj,
+        "counts",
+        &cols("LADDR", "RADDR", "RPORT", "CONNECTS"),
+        |t, n| {
+            cols(
+                &t.laddr.to_string(),
+                &t.raddr.to_string(),
+                &t.rport.to_string(),
+                &n.to_string(),
+            )
+        },
+        |t, n| {
+            json!({
                 "ip": t.ip(),
                 "laddr": t.laddr.to_string(),
                 "raddr": t.raddr.to_string(),
                 "rport": t.rport,
                 "connects": n,
-            }))?;
-        } else {
-            out.line(&format!(
-                "{:<25} {:<25} {:<20} {:<10}",
-                t.laddr.to_string(),
-                t.raddr.to_string(),
-                t.rport,
-                n
-            ))?;
-        }
-    }
-    Ok(())
+            })
+        },
+    )
 }
 
 fn run(inv: &Invocation) -> Result<()> {
@@ -207,13 +198,12 @@ fn run(inv: &Invocation) -> Result<()> {
             .as_deref_mut()
             .context("tcpconnect's BPF object has no rodata")?;
         set_filter!(ro, ctx);
-        ro.net_family = net::family_filter(args.ipv4, args.ipv6);
+        ro.net_family = args.family.filter();
         ro.count_mode = args.count;
         ro.filter_dports = args.port.is_some();
         Ok(())
     })?;
     net::fill_port_set(skel.object(), "dports", args.port.as_ref())?;
-    let kclock = KernelClock::new();
 
     if args.count {
         if !ctx.common.json {
@@ -221,28 +211,15 @@ fn run(inv: &Invocation) -> Result<()> {
         }
         return ctx.run_interval(None, None, |ctx| print_counts(ctx, skel.object()));
     }
-    if !ctx.common.json {
-        ctx.out().line(&header(&args))?;
-        ctx.out().flush()?;
-    }
-    ctx.run_ring(skel.object(), |data| {
-        let Some(c) = decode(data) else {
-            return Ok(());
-        };
-        let secs = kclock.secs(c.ts_ns);
-        let hms = if args.time {
-            ctx.clock.hms()
-        } else {
-            String::new()
-        };
-        if ctx.common.json {
-            let v = to_json(&args, &c, &hms, secs);
-            ctx.out().json_line(&v)
-        } else {
-            let r = row(&args, &c, &hms, secs);
-            ctx.out().line(&r)
-        }
-    })
+    net::print_proc_conns(
+        &ctx,
+        skel.object(),
+        &header(&args),
+        args.time,
+        decode,
+        |c, hms, secs| row(&args, c, hms, secs),
+        |c, hms, secs| to_json(&args, c, hms, secs),
+    )
 }
 
 #[cfg(test)]
@@ -307,7 +284,7 @@ mod tests {
     fn flags() {
         let a = args(&["-P", "80,81", "-4", "-c"]);
         assert_eq!(a.port, Some(net::Ports(vec![80, 81])));
-        assert!(a.ipv4 && a.count);
+        assert!(a.family.ipv4 && a.count);
         assert!(Args::try_parse_from(["tcpconnect", "-4", "-6"]).is_err());
         assert!(Args::try_parse_from(["tcpconnect", "-c", "-t"]).is_err());
         assert!(Args::try_parse_from(["tcpconnect", "-P", "x"]).is_err());
@@ -317,10 +294,6 @@ mod tests {
     fn count_keys_are_net_tuples() {
         // runtime::net reads -c's map keys as raw `struct net_tuple`s.
         assert_eq!(std::mem::size_of::<types::net_tuple>(), net::NET_TUPLE_SIZE);
-        assert_eq!(
-            std::mem::size_of::<types::tcpconnect_count_key>(),
-            net::NET_TUPLE_SIZE
-        );
         assert_eq!(std::mem::offset_of!(types::net_tuple, family), 36);
     }
 }

@@ -10,7 +10,7 @@ use crate::net_tuple;
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ktime::KernelClock;
-use crate::runtime::net::{self, Tuple};
+use crate::runtime::net::{self, Rendered, Tuple};
 use crate::runtime::Ctx;
 use crate::runtime::{escape, record};
 use crate::set_filter;
@@ -67,12 +67,8 @@ struct Args {
     /// Comma-separated list of remote ports to trace
     #[arg(short = 'D', long = "remoteport", value_name = "PORTS", value_parser = net::parse_ports)]
     remoteport: Option<net::Ports>,
-    /// Trace IPv4 family only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    ipv4: bool,
-    /// Trace IPv6 family only
-    #[arg(short = '6', long = "ipv6")]
-    ipv6: bool,
+    #[command(flatten)]
+    family: net::FamilyArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -238,7 +234,7 @@ fn run(inv: &Invocation) -> Result<()> {
             .as_deref_mut()
             .context("tcplife's BPF object has no rodata")?;
         set_filter!(ro, ctx);
-        ro.net_family = net::family_filter(args.ipv4, args.ipv6);
+        ro.net_family = args.family.filter();
         ro.filter_lports = args.localport.is_some();
         ro.filter_rports = args.remoteport.is_some();
         Ok(())
@@ -246,28 +242,20 @@ fn run(inv: &Invocation) -> Result<()> {
     net::fill_port_set(skel.object(), "lports", args.localport.as_ref())?;
     net::fill_port_set(skel.object(), "rports", args.remoteport.as_ref())?;
     let kclock = KernelClock::new();
-    if !ctx.common.json {
-        ctx.out()
-            .line(line(&args, &fields(&args, None)).trim_end())?;
-        ctx.out().flush()?;
-    }
-    ctx.run_ring(skel.object(), |data| {
-        let Some(s) = decode(data) else {
-            return Ok(());
-        };
+    let header = line(&args, &fields(&args, None));
+    net::print_events(&ctx, skel.object(), header.trim_end(), |data| {
+        let s = decode(data)?;
         let hms = if args.time {
             ctx.clock.hms()
         } else {
             String::new()
         };
         let secs = kclock.secs(s.ts_ns);
-        if ctx.common.json {
-            let v = to_json(&args, &s, &hms, secs);
-            ctx.out().json_line(&v)
+        Some(if ctx.common.json {
+            Rendered::Json(to_json(&args, &s, &hms, secs))
         } else {
-            let l = line(&args, &fields(&args, Some((&s, &hms, secs))));
-            ctx.out().line(&l)
-        }
+            Rendered::Row(line(&args, &fields(&args, Some((&s, &hms, secs)))))
+        })
     })
 }
 

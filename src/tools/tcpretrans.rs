@@ -10,7 +10,7 @@ use crate::net_tuple;
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ktime::KernelClock;
-use crate::runtime::net::{self, Tuple};
+use crate::runtime::net::{self, Rendered, Tuple};
 use crate::runtime::record;
 use crate::runtime::Ctx;
 use crate::skel::tcpretrans::{types, TcpretransSkelBuilder};
@@ -54,12 +54,8 @@ struct Args {
     /// Display TCP sequence numbers
     #[arg(short = 's', long = "sequence")]
     sequence: bool,
-    /// Trace IPv4 family only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    ipv4: bool,
-    /// Trace IPv6 family only
-    #[arg(short = '6', long = "ipv6")]
-    ipv6: bool,
+    #[command(flatten)]
+    family: net::FamilyArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -163,34 +159,26 @@ fn to_json(a: &Args, r: &Retrans, hms: &str, secs: f64) -> serde_json::Value {
 
 /// -c at exit: retransmits (and probes, with -l) per connection, most first.
 fn print_counts(ctx: &Ctx, obj: &libbpf_rs::Object) -> Result<()> {
-    let rows = net::read_tuple_counts(obj, "counts")?;
-    let mut out = ctx.out();
-    if !ctx.common.json {
-        out.line(&format!(
+    net::print_tuple_counts(
+        ctx,
+        obj,
+        "counts",
+        &format!(
             "{:<25}     {:<25} {:>11}",
             "LADDR:LPORT", "RADDR:RPORT", "RETRANSMITS"
-        ))?;
-    }
-    for (t, n) in rows {
-        if ctx.common.json {
-            out.json_line(&json!({
+        ),
+        |t, n| format!("{:<25} <-> {:<25} {:>11}", t.local(), t.remote(), n),
+        |t, n| {
+            json!({
                 "ip": t.ip(),
                 "laddr": t.laddr.to_string(),
                 "lport": t.lport,
                 "raddr": t.raddr.to_string(),
                 "rport": t.rport,
                 "retransmits": n,
-            }))?;
-        } else {
-            out.line(&format!(
-                "{:<25} <-> {:<25} {:>11}",
-                t.local(),
-                t.remote(),
-                n
-            ))?;
-        }
-    }
-    Ok(())
+            })
+        },
+    )
 }
 
 fn run(inv: &Invocation) -> Result<()> {
@@ -212,7 +200,7 @@ fn run(inv: &Invocation) -> Result<()> {
                 .rodata_data
                 .as_deref_mut()
                 .context("tcpretrans's BPF object has no rodata")?;
-            ro.net_family = net::family_filter(args.ipv4, args.ipv6);
+            ro.net_family = args.family.filter();
             ro.count_mode = args.count;
             Ok(())
         })
@@ -232,22 +220,14 @@ fn run(inv: &Invocation) -> Result<()> {
         }
         return ctx.run_interval(None, None, |ctx| print_counts(ctx, skel.object()));
     }
-    if !ctx.common.json {
-        ctx.out().line(&header(&args))?;
-        ctx.out().flush()?;
-    }
-    ctx.run_ring(skel.object(), |data| {
-        let Some(r) = decode(data) else {
-            return Ok(());
-        };
+    net::print_events(&ctx, skel.object(), &header(&args), |data| {
+        let r = decode(data)?;
         let hms = ctx.clock.hms();
-        if ctx.common.json {
-            let v = to_json(&args, &r, &hms, kclock.secs(r.ts_ns));
-            ctx.out().json_line(&v)
+        Some(if ctx.common.json {
+            Rendered::Json(to_json(&args, &r, &hms, kclock.secs(r.ts_ns)))
         } else {
-            let s = row(&args, &r, &hms);
-            ctx.out().line(&s)
-        }
+            Rendered::Row(row(&args, &r, &hms))
+        })
     })
 }
 

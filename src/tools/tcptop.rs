@@ -71,12 +71,8 @@ struct Args {
     /// Sort rows by
     #[arg(short = 's', long = "sort", value_enum, default_value_t = SortBy::All)]
     sort: SortBy,
-    /// Trace IPv4 family only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    ipv4: bool,
-    /// Trace IPv6 family only
-    #[arg(short = '6', long = "ipv6")]
-    ipv6: bool,
+    #[command(flatten)]
+    family: net::FamilyArgs,
     /// Output interval, in seconds (default 1)
     #[arg(value_name = "INTERVAL", value_parser = cli::parse_interval)]
     interval: Option<Duration>,
@@ -228,7 +224,7 @@ fn run(inv: &Invocation) -> Result<()> {
             .as_deref_mut()
             .context("tcptop's BPF object has no rodata")?;
         set_filter!(ro, ctx);
-        ro.net_family = net::family_filter(args.ipv4, args.ipv6);
+        ro.net_family = args.family.filter();
         Ok(())
     })?;
     let interval = args.interval.unwrap_or(Duration::from_secs(1));

@@ -25,6 +25,15 @@ pub fn port(l: &TcpListener) -> u16 {
     l.local_addr().expect("listener address").port()
 }
 
+/// 127.0.0.1:port, or [::1]:port when `v6`.
+pub fn lo(v6: bool, port: u16) -> SocketAddr {
+    if v6 {
+        (Ipv6Addr::LOCALHOST, port).into()
+    } else {
+        (Ipv4Addr::LOCALHOST, port).into()
+    }
+}
+
 /// A port nothing listens on (bound briefly, then released).
 pub fn closed_port(v6: bool) -> u16 {
     port(&listener(v6))
@@ -398,4 +407,42 @@ pub fn procs_path(cg: &super::TestCgroup) -> &'static CStr {
     let p = cg.0.join("cgroup.procs");
     let c = std::ffi::CString::new(p.to_str().expect("utf-8 cgroup path")).expect("no NUL");
     Box::leak(c.into_boxed_c_str())
+}
+
+/// One finished loopback session (see [`exchange`]).
+pub struct Exchange {
+    /// The server's (listening) port.
+    pub port: u16,
+    /// The client's port.
+    pub cport: u16,
+    /// The client's pid.
+    pub pid: u32,
+}
+
+/// A forked client named `comm` sends `up` bytes and reads `down`, then
+/// closes; this process serves it and closes after it.
+pub fn exchange(v6: bool, up: usize, down: usize, comm: &'static [u8]) -> Exchange {
+    let l = listener(v6);
+    let port = port(&l);
+    let child = spawn_client(Client {
+        comm: Some(comm),
+        send: up,
+        recv: down,
+        ..Client::to(lo(v6, port))
+    });
+    serve_one(&l, up, down, true);
+    let cport = child.read_u32().expect("client's port") as u16;
+    let pid = child.pid;
+    assert_eq!(child.wait(), 0, "the client's exchange failed");
+    Exchange { port, cport, pid }
+}
+
+/// Wait (at most 5 s) until the tool printed a line containing `needle`.
+pub fn wait_line(t: &super::Traced, needle: &str) {
+    let seen = t.wait_for(Duration::from_secs(5), |l| l.contains(needle));
+    assert!(
+        seen.is_some(),
+        "no line with {needle:?} in 5 s: {:?}",
+        t.lines()
+    );
 }

@@ -3,6 +3,7 @@
  * behind a file descriptor. */
 #pragma once
 #include "common/vmlinux_all.bpf.h"
+#include "common/maps.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "common/sock.h"
 
@@ -87,6 +88,24 @@ static __always_inline void sock_tuple(const struct sock *sk, struct net_tuple *
 static __always_inline bool port_in(void *set, __u16 port)
 {
 	return bpf_map_lookup_elem(set, &port) != NULL;
+}
+
+/* Counts per connection (the -c modes), read by runtime::net::read_tuple_counts. */
+#define TUPLE_COUNTS(name)                              \
+	struct {                                        \
+		__uint(type, BPF_MAP_TYPE_HASH);        \
+		__uint(max_entries, 10240);             \
+		__type(key, struct net_tuple);          \
+		__type(value, __u64);                   \
+		__uint(map_flags, BPF_F_NO_PREALLOC);   \
+	} name SEC(".maps")
+
+static __always_inline void tuple_count(void *map, const struct net_tuple *t)
+{
+	__u64 zero = 0, *n = map_lookup_or_init(map, t, &zero);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
 }
 
 /* The socket behind the current task's descriptor fd, or NULL. Only for

@@ -5,10 +5,6 @@
 
 HOOKS="fentry kprobe tracepoint auto"
 
-cport_of() {
-	echo "$1" | sed -n 's/.*cport=\([0-9]*\).*/\1/p'
-}
-
 check() {
 	tool_start --json --attach "$1"
 	out4=$(vmt-net 47101) || fail "workload failed: $out4"

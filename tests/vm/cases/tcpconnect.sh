@@ -10,9 +10,9 @@ check() {
 	out6=$(vmt-net -6 47002) || fail "workload failed: $out6"
 	tool_stop
 	pid4=$(pid_of "$out4")
-	cport4=$(echo "$out4" | sed -n 's/.*cport=\([0-9]*\).*/\1/p')
+	cport4=$(cport_of "$out4")
 	pid6=$(pid_of "$out6")
-	cport6=$(echo "$out6" | sed -n 's/.*cport=\([0-9]*\).*/\1/p')
+	cport6=$(cport_of "$out6")
 	expect_line "$OUT" "\"pid\":$pid4," '"comm":"vmt-net"' '"ip":4,' '"saddr":"127.0.0.1"' \
 		"\"lport\":$cport4," '"daddr":"127.0.0.1"' '"dport":47001'
 	expect_line "$OUT" "\"pid\":$pid6," '"comm":"vmt-net"' '"ip":6,' '"saddr":"::1"' \
@@ -27,7 +27,7 @@ table() {
 	vmt-net 47004 >/dev/null || fail "workload failed"
 	tool_stop
 	pid=$(pid_of "$out")
-	cport=$(echo "$out" | sed -n 's/.*cport=\([0-9]*\).*/\1/p')
+	cport=$(cport_of "$out")
 	expect_line_re "$OUT" '^PID +COMM +IP +SADDR +LPORT +DADDR +DPORT$'
 	expect_line_re "$OUT" "^$pid +vmt-net +4 +127\\.0\\.0\\.1 +$cport +127\\.0\\.0\\.1 +47003\$"
 	expect_no_line "$OUT" 47004

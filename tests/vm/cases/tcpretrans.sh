@@ -6,10 +6,6 @@
 
 HOOKS="tracepoint auto"
 
-cport_of() {
-	echo "$1" | sed -n 's/.*cport=\([0-9]*\).*/\1/p'
-}
-
 check() {
 	tool_start --json -s --attach "$1"
 	out4=$(vmt-net -d 1000 47201) || fail "workload failed: $out4"

@@ -6,10 +6,6 @@
 
 HOOKS="fentry kprobe tracepoint auto"
 
-cport_of() {
-	echo "$1" | sed -n 's/.*cport=\([0-9]*\).*/\1/p'
-}
-
 # sum FIELD LPORT: FIELD summed over the JSON lines for that local port.
 sum() {
 	awk -v f="\"$1\":" -v p="\"lport\":$2," '
