@@ -8,6 +8,7 @@
  * reads and are skipped. */
 #include "common/vmlinux_all.bpf.h"
 #include "common/filter.bpf.h"
+#include "common/missed.bpf.h"
 #include "common/sock.bpf.h"
 #include "tcptop.h"
 
@@ -24,13 +25,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } traffic SEC(".maps");
 
-/* Updates lost because the table was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} table_full SEC(".maps");
 
 /* kprobe path: the socket of a tcp_sendmsg in flight, by thread. */
 struct {
@@ -40,15 +34,6 @@ struct {
 	__type(value, __u64);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sending SEC(".maps");
-
-static __always_inline void count_full(void)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&table_full, &zero);
-
-	if (n)
-		*n += 1;
-}
 
 static __always_inline void account(const struct sock *sk, __u64 tx, __u64 rx)
 {
@@ -68,7 +53,7 @@ static __always_inline void account(const struct sock *sk, __u64 tx, __u64 rx)
 
 		bpf_get_current_comm(init.comm, sizeof(init.comm));
 		if (bpf_map_update_elem(&traffic, &key, &init, BPF_NOEXIST) == -E2BIG) {
-			count_full();
+			count_missed();
 			return;
 		}
 		v = bpf_map_lookup_elem(&traffic, &key);

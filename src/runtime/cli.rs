@@ -68,12 +68,17 @@ pub fn parse<A: CommandFactory + FromArgMatches>(
     A::from_arg_matches(&matches).map_err(|e| clap_usage(&e))
 }
 
-fn matches<A: CommandFactory>(inv: &Invocation, shorts: &[(&str, char)]) -> anyhow::Result<ArgMatches> {
+fn matches<A: CommandFactory>(
+    inv: &Invocation,
+    shorts: &[(&str, char)],
+) -> anyhow::Result<ArgMatches> {
     let cmd = A::command();
     // A negative number as a value reads better in errors ("-5 is not a valid
     // process id"), but it would swallow digit flags such as bcc's -4/-6 as
     // positional values.
-    let digit_flags = cmd.get_arguments().any(|a| a.get_short().is_some_and(|c| c.is_ascii_digit()));
+    let digit_flags = cmd
+        .get_arguments()
+        .any(|a| a.get_short().is_some_and(|c| c.is_ascii_digit()));
     let mut cmd = cmd
         .name(inv.called_as.clone())
         .bin_name(inv.called_as.clone())
@@ -98,7 +103,10 @@ fn matches<A: CommandFactory>(inv: &Invocation, shorts: &[(&str, char)]) -> anyh
 /// clap's first line, without its "error: " and the help hint.
 fn clap_usage(e: &clap::Error) -> anyhow::Error {
     let text = e.render().to_string();
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad arguments");
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("bad arguments");
     let first = first.trim_start_matches("error: ").trim();
     usage(format!("{first} (try --help)"))
 }

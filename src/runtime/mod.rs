@@ -4,17 +4,23 @@
 //! load, attach) -> `Ctx::run_ring` or `Ctx::run_interval` -> exit.
 
 pub mod attach;
+pub mod blk;
 pub mod cli;
 pub mod ctx;
+pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod events;
 pub mod hist;
 pub mod kernel;
 pub mod ktime;
+pub mod maps;
+pub mod missed;
 pub mod net;
 pub mod output;
 pub mod record;
+pub mod summary;
+pub mod syscalls;
 pub mod users;
 
 pub use ctx::Ctx;

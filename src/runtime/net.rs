@@ -10,7 +10,7 @@ use libbpf_rs::{MapCore, MapFlags, Object};
 
 use crate::runtime::ctx::find_map;
 use crate::runtime::ktime::KernelClock;
-use crate::runtime::Ctx;
+use crate::runtime::{missed, Ctx};
 
 pub const AF_INET: u16 = 2;
 pub const AF_INET6: u16 = 10;
@@ -306,11 +306,13 @@ pub fn print_proc_conns(
 }
 
 /// The -c modes at exit: a `TUPLE_COUNTS` map, most first, as a table
-/// (`header`, `row`) or one JSON object per connection (`json`).
+/// (`header`, `row`) or one JSON object per connection (`json`); then how
+/// many `what` found the map full.
 pub fn print_tuple_counts(
     ctx: &Ctx,
     obj: &Object,
     map: &str,
+    what: &str,
     header: &str,
     row: impl Fn(&Tuple, u64) -> String,
     json: impl Fn(&Tuple, u64) -> serde_json::Value,
@@ -327,6 +329,8 @@ pub fn print_tuple_counts(
             out.line(&row(&t, n))?;
         }
     }
+    drop(out);
+    missed::report(ctx, obj, what);
     Ok(())
 }
 

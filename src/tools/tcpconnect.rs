@@ -167,6 +167,7 @@ fn print_counts(ctx: &Ctx, obj: &libbpf_rs::Object) -> Result<()> {
         ctx,
         obj,
         "counts",
+        "connects",
         &cols("LADDR", "RADDR", "RPORT", "CONNECTS"),
         |t, n| {
             cols(

@@ -163,6 +163,7 @@ fn print_counts(ctx: &Ctx, obj: &libbpf_rs::Object) -> Result<()> {
         ctx,
         obj,
         "counts",
+        "retransmits",
         &format!(
             "{:<25}     {:<25} {:>11}",
             "LADDR:LPORT", "RADDR:RPORT", "RETRANSMITS"

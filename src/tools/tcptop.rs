@@ -8,16 +8,15 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use libbpf_rs::skel::Skel;
-use libbpf_rs::{MapCore, MapFlags, Object};
+use libbpf_rs::Object;
 use serde_json::json;
 
 use crate::net_tuple;
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
-use crate::runtime::ctx::find_map;
 use crate::runtime::net::{self, Tuple};
 use crate::runtime::Ctx;
-use crate::runtime::{escape, record};
+use crate::runtime::{escape, maps, missed};
 use crate::set_filter;
 use crate::skel::tcptop::{types, TcptopSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -102,6 +101,7 @@ const PLAN: &[Alt] = &[
     },
 ];
 
+// SAFETY: plain C structs of integers and byte arrays.
 unsafe impl plain::Plain for types::tcptop_key {}
 unsafe impl plain::Plain for types::tcptop_val {}
 
@@ -114,36 +114,21 @@ struct Row {
     rx: u64,
 }
 
-/// Take every entry out of the map (each one atomically), so bytes added
-/// while reading land in the next interval instead of being lost.
+/// This interval's traffic, taken out of the map (so the next starts at 0).
 fn drain(obj: &Object) -> Result<Vec<Row>> {
-    let map = find_map(obj, "traffic")?;
-    let keys: Vec<Vec<u8>> = map.keys().collect();
-    let mut rows = Vec::with_capacity(keys.len());
-    for k in keys {
-        let Some(v) = map
-            .lookup_and_delete(&k)
-            .context("reading tcptop's traffic map")?
-        else {
-            continue;
-        };
-        let (Some(key), Some(val)) = (
-            record::read::<types::tcptop_key>(&k, k.len()),
-            record::read::<types::tcptop_val>(&v, v.len()),
-        ) else {
-            continue;
-        };
-        if let Some(tuple) = net_tuple!(key.t) {
-            rows.push(Row {
+    let entries = maps::take_all_as::<types::tcptop_key, types::tcptop_val>(obj, "traffic")?;
+    Ok(entries
+        .into_iter()
+        .filter_map(|(key, val)| {
+            Some(Row {
                 pid: key.pid,
                 comm: escape::cchars(&val.comm),
-                tuple,
+                tuple: net_tuple!(key.t)?,
                 tx: val.tx_bytes,
                 rx: val.rx_bytes,
-            });
-        }
-    }
-    Ok(rows)
+            })
+        })
+        .collect())
 }
 
 fn sort_rows(rows: &mut [Row], by: SortBy) {
@@ -199,21 +184,6 @@ fn to_json(r: &Row, hms: &str) -> serde_json::Value {
     })
 }
 
-/// Updates the BPF side dropped because its table was full, over all CPUs.
-fn table_full(obj: &Object) -> u64 {
-    let Ok(m) = find_map(obj, "table_full") else {
-        return 0;
-    };
-    match m.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
-        Ok(Some(v)) => v
-            .iter()
-            .filter_map(|b| b.get(..8).and_then(|b| b.try_into().ok()))
-            .map(u64::from_ne_bytes)
-            .sum(),
-        _ => 0,
-    }
-}
-
 fn run(inv: &Invocation) -> Result<()> {
     let args: Args = cli::parse(inv, &[("pid", 'p'), ("cgroup", 'c')])?;
     let ctx = Ctx::new(&inv.called_as, &args.common)?;
@@ -235,7 +205,6 @@ fn run(inv: &Invocation) -> Result<()> {
             ctx.tool, interval
         );
     }
-    let mut full_reported = 0;
     ctx.run_interval(Some(interval), args.count, |ctx| {
         let mut rows = drain(skel.object())?;
         sort_rows(&mut rows, args.sort);
@@ -259,17 +228,10 @@ fn run(inv: &Invocation) -> Result<()> {
                 out.line(&l)?;
             }
         }
-        let full = table_full(skel.object());
-        if full > full_reported {
-            eprintln!(
-                "{}: {} updates lost (connection table full)",
-                ctx.tool,
-                full - full_reported
-            );
-            full_reported = full;
-        }
         Ok(())
-    })
+    })?;
+    missed::report(&ctx, skel.object(), "sends or receives");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 #pragma once
 #include "common/vmlinux_all.bpf.h"
 #include "common/maps.bpf.h"
+#include "common/missed.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "common/sock.h"
 
@@ -90,7 +91,8 @@ static __always_inline bool port_in(void *set, __u16 port)
 	return bpf_map_lookup_elem(set, &port) != NULL;
 }
 
-/* Counts per connection (the -c modes), read by runtime::net::read_tuple_counts. */
+/* Counts per connection (the -c modes), read by runtime::net::read_tuple_counts;
+ * a connection that finds the map full is counted in `missed`. */
 #define TUPLE_COUNTS(name)                              \
 	struct {                                        \
 		__uint(type, BPF_MAP_TYPE_HASH);        \
@@ -106,6 +108,8 @@ static __always_inline void tuple_count(void *map, const struct net_tuple *t)
 
 	if (n)
 		__sync_fetch_and_add(n, 1);
+	else
+		count_missed();
 }
 
 /* The socket behind the current task's descriptor fd, or NULL. Only for
