@@ -4,6 +4,7 @@
 
 pub mod loopdev;
 pub mod loopfs;
+pub mod net;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
