@@ -86,6 +86,18 @@ fn matches<A: CommandFactory>(
     for (id, c) in shorts {
         cmd = cmd.mut_arg(*id, |a| a.short(*c));
     }
+    if digit_flags {
+        // An option's value cannot be a flag, so it may still be negative:
+        // `--pid -1` is then a bad pid, not an unexpected argument.
+        let options: Vec<clap::Id> = cmd
+            .get_arguments()
+            .filter(|a| !a.is_positional() && a.get_action().takes_values())
+            .map(|a| a.get_id().clone())
+            .collect();
+        for id in options {
+            cmd = cmd.mut_arg(id, |a| a.allow_negative_numbers(true));
+        }
+    }
     check_unique_ids(&cmd)?;
     match cmd.try_get_matches_from(&inv.args) {
         Ok(m) => Ok(m),

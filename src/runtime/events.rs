@@ -11,7 +11,6 @@ use libbpf_rs::{MapCore, MapFlags, Object, RingBufferBuilder};
 
 use crate::runtime::ctx::{find_map, Ctx, POLL};
 use crate::runtime::error::is_broken_pipe;
-use crate::runtime::output::{closed_pipe, stdout_closed};
 
 /// How often lost events are reported while running.
 const LOST_REPORT: Duration = Duration::from_secs(1);
@@ -41,9 +40,6 @@ impl Ctx {
         let result = loop {
             if self.stop_requested() {
                 break Ok(());
-            }
-            if stdout_closed() {
-                break Err(closed_pipe());
             }
             let polled = ring.poll(POLL).and_then(|()| ring.consume());
             if let Some(e) = failed.borrow_mut().take() {
@@ -93,9 +89,6 @@ impl Ctx {
             loop {
                 if self.stop_requested() {
                     break;
-                }
-                if stdout_closed() {
-                    return Err(closed_pipe());
                 }
                 if wake.is_some_and(|w| Instant::now() >= w) {
                     break;

@@ -123,25 +123,6 @@ pub fn json_string(v: &serde_json::Value) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// True when standard output is a pipe or socket whose reader has gone
-/// (`tool | head -1`): a tool that prints rarely stops at once instead of at
-/// its next write. A terminal, file or /dev/null never reports this.
-pub fn stdout_closed() -> bool {
-    let mut p = libc::pollfd {
-        fd: 1,
-        events: 0,
-        revents: 0,
-    };
-    // SAFETY: poll on one valid pollfd, no wait.
-    let rc = unsafe { libc::poll(&mut p, 1, 0) };
-    rc == 1 && p.revents & (libc::POLLERR | libc::POLLHUP) != 0
-}
-
-/// The error a write to a closed pipe gives: it exits quietly with 0.
-pub fn closed_pipe() -> anyhow::Error {
-    io::Error::from(io::ErrorKind::BrokenPipe).into()
-}
-
 /// bcc's time columns: -T wall clock (HH:MM:SS), -t seconds since start.
 pub struct Clock {
     start: Instant,

@@ -130,7 +130,9 @@ fn generic_cases(t: &ToolInfo, nopid: &str) -> Vec<Case> {
                 } else {
                     args.push(bad.into());
                 }
-                v.push(case(n, &args, &[], USAGE, &["interval", bad]));
+                // With digit flags (-4/-6) "-1" is an unknown flag rather
+                // than a bad interval: the line names it either way.
+                v.push(case(n, &args, &[], USAGE, &[bad]));
             }
             Interval::Flag(f) => {
                 // In place of the good interval run_args gave.

@@ -47,6 +47,13 @@ pub const BAD_ARGS: &[(&str, &[&str], &str)] = &[
     ("ext4slower", &["-t", "xfs"], "xfs"),
     ("fsdist", &["-t", "nosuchfs"], "nosuchfs"),
     ("filetop", &["-s", "bogus"], "bogus"),
+    ("tcpconnect", &["-P", "70000"], "70000"),
+    ("tcpconnect", &["-c", "-T"], "--count"),
+    ("tcpconnect", &["-4", "-6"], "--ipv4"),
+    ("tcpaccept", &["-P", "abc"], "abc"),
+    ("tcplife", &["-L", "0"], "--localport"),
+    ("tcpretrans", &["-c", "-s"], "--count"),
+    ("tcptop", &["--sort", "bogus"], "bogus"),
 ];
 
 /// Where a tool takes its reporting interval, read from its --help.
@@ -179,11 +186,56 @@ pub fn tool_source(name: &str) -> Option<String> {
     .ok()
 }
 
-/// Tools that stream records from a ring buffer (they call `run_ring`).
+/// The runtime functions that hand ring records to a tool: `run_ring` and,
+/// found in src/runtime, every function calling one of them (such as
+/// `net::print_events`), to a fixed point.
+pub fn ring_consumers() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/runtime");
+    let mut fns: Vec<(String, String)> = Vec::new();
+    for e in std::fs::read_dir(dir).expect("src/runtime").flatten() {
+        let Ok(text) = std::fs::read_to_string(e.path()) else {
+            continue;
+        };
+        // Each function: its name and its text up to the next function.
+        let starts: Vec<usize> = text.match_indices("fn ").map(|(i, _)| i).collect();
+        for (k, &i) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(text.len());
+            let name: String = text[i + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            fns.push((name, text[i..end].to_string()));
+        }
+    }
+    let mut found = vec!["run_ring".to_string()];
+    loop {
+        let more: Vec<String> = fns
+            .iter()
+            .filter(|(n, body)| !found.contains(n) && found.iter().any(|f| calls_fn(body, f)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        if more.is_empty() {
+            return found;
+        }
+        found.extend(more);
+    }
+}
+
+/// Whether `text` calls function `f` (not merely defines it or a longer name).
+fn calls_fn(text: &str, f: &str) -> bool {
+    text.match_indices(&format!("{f}(")).any(|(i, _)| {
+        let before = &text[..i];
+        let prev = before.chars().last().unwrap_or(' ');
+        !(prev.is_alphanumeric() || prev == '_' || before.ends_with("fn "))
+    })
+}
+
+/// Tools that stream records from a ring buffer (they call a ring consumer).
 pub fn ring_tools() -> Vec<&'static ToolInfo> {
+    let consumers = ring_consumers();
     tools()
         .iter()
-        .filter(|t| tool_source(t.name).is_some_and(|s| s.contains("run_ring(")))
+        .filter(|t| tool_source(t.name).is_some_and(|s| consumers.iter().any(|f| calls_fn(&s, f))))
         .collect()
 }
 
