@@ -12,7 +12,11 @@ pub mod events;
 pub mod hist;
 pub mod kernel;
 pub mod output;
+pub mod pattern;
+pub mod perf;
 pub mod record;
+pub mod syms;
+pub mod uprobes;
 pub mod users;
 
 pub use ctx::Ctx;
