@@ -53,18 +53,25 @@ fn rerun_for_tree(dir: &Path) {
 }
 
 fn main() {
-    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let bpf_dir = root.join("src/bpf");
     let vmlinux = root.join("vmlinux").join(arch_dir());
 
     rerun_for_tree(&bpf_dir);
     rerun_for_tree(&root.join("vmlinux"));
-    println!("cargo:rerun-if-changed={}", root.join("src/tools").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("src/tools").display()
+    );
 
     let mut skels = String::new();
     for src in sorted_entries(&bpf_dir, ".bpf.c") {
-        let file = src.file_name().and_then(|n| n.to_str()).expect("utf-8 file name");
+        let file = src
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name");
         let name = file.trim_end_matches(".bpf.c");
         let skel = out.join(format!("{name}.skel.rs"));
         SkeletonBuilder::new()
@@ -93,15 +100,28 @@ fn main() {
     let mut reg = String::new();
     let mut names = Vec::new();
     for src in sorted_entries(&root.join("src/tools"), ".rs") {
-        let name = src.file_stem().and_then(|n| n.to_str()).expect("utf-8 file name").to_string();
+        let name = src
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name")
+            .to_string();
         if name == "mod" {
             continue;
         }
         println!("cargo:rerun-if-changed={}", src.display());
-        writeln!(reg, "#[path = {:?}]\npub mod {name};", src.display().to_string()).expect("write");
+        writeln!(
+            reg,
+            "#[path = {:?}]\npub mod {name};",
+            src.display().to_string()
+        )
+        .expect("write");
         names.push(name);
     }
-    writeln!(reg, "/// Every tool, sorted by module name.\npub static ALL: &[&Tool] = &[").expect("write");
+    writeln!(
+        reg,
+        "/// Every tool, sorted by module name.\npub static ALL: &[&Tool] = &["
+    )
+    .expect("write");
     for n in &names {
         writeln!(reg, "    &{n}::TOOL,").expect("write");
     }

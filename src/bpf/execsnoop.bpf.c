@@ -4,7 +4,8 @@
  * string-literal arguments are often not yet faulted in, so they print them
  * empty. We read a successful exec's arguments at sys_exit from the new
  * image's argument area (mm->arg_start..arg_end), which the kernel has just
- * written; only a failed exec falls back to the caller's argv pointers. */
+ * written; only a failed exec falls back to the caller's argv pointers, and
+ * marks the list incomplete where a page is not present. */
 #include "common/vmlinux_all.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/maps.bpf.h"
@@ -71,8 +72,11 @@ static __always_inline void read_caller_args(struct execsnoop_event *e, const ch
 		}
 		n = bpf_probe_read_user_str(&e->args[off & (EXECSNOOP_ARGS_BYTES - 1)],
 					    EXECSNOOP_ARGS_BYTES, arg);
-		if (n <= 0)
+		if (n <= 0) {
+			/* Not paged in yet: say the list is incomplete. */
+			e->flags |= EXECSNOOP_ARGS_TRUNCATED;
 			break;
+		}
 		off += n;
 		e->args_count++;
 	}

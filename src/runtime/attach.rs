@@ -57,13 +57,18 @@ fn classify(section: &str) -> (Hook, Need) {
     let (kind, target) = section.split_once('/').unwrap_or((section, ""));
     let target = target.to_string();
     match kind {
-        "fentry" | "fexit" | "fmod_ret" | "fentry.s" | "fexit.s" => (Hook::Fentry, Need::Function(target)),
+        "fentry" | "fexit" | "fmod_ret" | "fentry.s" | "fexit.s" => {
+            (Hook::Fentry, Need::Function(target))
+        }
         "kprobe" | "kretprobe" => (Hook::Kprobe, Need::Kprobe(target)),
         "ksyscall" | "kretsyscall" => (Hook::Kprobe, Need::Kprobe(String::new())),
         "kprobe.multi" | "kretprobe.multi" => (Hook::Kprobe, Need::Kprobe(String::new())),
         "tracepoint" | "tp" => {
             let (cat, name) = target.split_once('/').unwrap_or(("", &target));
-            (Hook::Tracepoint, Need::Tracepoint(cat.to_string(), name.to_string()))
+            (
+                Hook::Tracepoint,
+                Need::Tracepoint(cat.to_string(), name.to_string()),
+            )
         }
         "tp_btf" | "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => {
             (Hook::Tracepoint, Need::BtfTracepoint(target))
@@ -118,10 +123,8 @@ pub fn missing(kernel: &Kernel, sections: &[String]) -> Option<String> {
                     return Some(format!("this kernel has no tracepoint {c}:{n}"));
                 }
             }
-            Need::BtfTracepoint(n) => {
-                if !kernel.has_btf_type(&format!("btf_trace_{n}")) {
-                    return Some(format!("this kernel has no BTF-typed tracepoint {n}"));
-                }
+            Need::BtfTracepoint(n) if !kernel.has_btf_type(&format!("btf_trace_{n}")) => {
+                return Some(format!("this kernel has no BTF-typed tracepoint {n}"));
             }
             _ => {}
         }
@@ -136,7 +139,13 @@ mod tests {
     #[test]
     fn hook_kinds() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(hook_of(&s(&["fentry/vfs_read", "tracepoint/sched/sched_process_exit"])), Hook::Fentry);
+        assert_eq!(
+            hook_of(&s(&[
+                "fentry/vfs_read",
+                "tracepoint/sched/sched_process_exit"
+            ])),
+            Hook::Fentry
+        );
         assert_eq!(hook_of(&s(&["kprobe/tcp_connect"])), Hook::Kprobe);
         assert_eq!(hook_of(&s(&["tp_btf/sched_switch"])), Hook::Tracepoint);
         assert_eq!(hook_of(&s(&["perf_event"])), Hook::PerfEvent);

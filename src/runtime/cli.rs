@@ -68,7 +68,10 @@ pub fn parse<A: CommandFactory + FromArgMatches>(
     A::from_arg_matches(&matches).map_err(|e| clap_usage(&e))
 }
 
-fn matches<A: CommandFactory>(inv: &Invocation, shorts: &[(&str, char)]) -> anyhow::Result<ArgMatches> {
+fn matches<A: CommandFactory>(
+    inv: &Invocation,
+    shorts: &[(&str, char)],
+) -> anyhow::Result<ArgMatches> {
     let mut cmd = A::command()
         .name(inv.called_as.clone())
         .bin_name(inv.called_as.clone())
@@ -93,7 +96,10 @@ fn matches<A: CommandFactory>(inv: &Invocation, shorts: &[(&str, char)]) -> anyh
 /// clap's first line, without its "error: " and the help hint.
 fn clap_usage(e: &clap::Error) -> anyhow::Error {
     let text = e.render().to_string();
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad arguments");
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("bad arguments");
     let first = first.trim_start_matches("error: ").trim();
     usage(format!("{first} (try --help)"))
 }

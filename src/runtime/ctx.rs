@@ -125,7 +125,10 @@ impl Ctx {
                 _ => false,
             };
             if set {
-                return Err(usage(format!("--{f} is not supported by {}: {why}", self.tool)));
+                return Err(usage(format!(
+                    "--{f} is not supported by {}: {why}",
+                    self.tool
+                )));
             }
         }
         Ok(())
@@ -178,7 +181,8 @@ impl Ctx {
         for alt in plan {
             // The object storage must outlive the skeleton; a few bytes per
             // attempt, made once at start-up.
-            let storage: &'static mut MaybeUninit<OpenObject> = Box::leak(Box::new(MaybeUninit::uninit()));
+            let storage: &'static mut MaybeUninit<OpenObject> =
+                Box::leak(Box::new(MaybeUninit::uninit()));
             let mut open = B::default()
                 .open(storage)
                 .with_context(|| format!("cannot open {}'s BPF object", self.tool))?;
@@ -231,18 +235,24 @@ impl Ctx {
             kinds.sort();
             kinds.dedup();
             let have: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
-            return Err(usage(format!(
-                "{} has no {:?} hook path (it has: {})",
-                self.tool,
-                mode,
-                have.join(", ")
-            )
-            .to_lowercase()));
+            return Err(usage(
+                format!(
+                    "{} has no {:?} hook path (it has: {})",
+                    self.tool,
+                    mode,
+                    have.join(", ")
+                )
+                .to_lowercase(),
+            ));
         }
         bail!(
             "cannot trace on this kernel: {}{}",
             failures.join("; "),
-            if self.common.verbose { "" } else { " (--verbose shows libbpf's log)" }
+            if self.common.verbose {
+                ""
+            } else {
+                " (--verbose shows libbpf's log)"
+            }
         )
     }
 
@@ -284,7 +294,10 @@ pub fn find_map<'o>(obj: &'o Object, name: &str) -> Result<libbpf_rs::Map<'o>> {
 fn open_cgroup(path: &std::path::Path) -> Result<OwnedFd> {
     let f = File::open(path).map_err(|e| usage(format!("--cgroup {}: {e}", path.display())))?;
     if !f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(usage(format!("--cgroup {}: not a directory", path.display())));
+        return Err(usage(format!(
+            "--cgroup {}: not a directory",
+            path.display()
+        )));
     }
     // SAFETY: statfs on a valid fd into a zeroed struct.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };

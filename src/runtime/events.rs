@@ -17,7 +17,11 @@ const LOST_REPORT: Duration = Duration::from_secs(1);
 impl Ctx {
     /// Poll the object's `events` ring buffer until a signal, `--duration`
     /// or a closed output; each record goes to `on_event`.
-    pub fn run_ring(&self, obj: &Object, mut on_event: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    pub fn run_ring(
+        &self,
+        obj: &Object,
+        mut on_event: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let events = find_map(obj, "events")?;
         let failed: RefCell<Option<anyhow::Error>> = RefCell::new(None);
         let mut builder = RingBufferBuilder::new();
@@ -115,7 +119,11 @@ impl Ctx {
         let total = self.lost_events(obj);
         let before = self.lost_reported.replace(total);
         if total > before {
-            eprintln!("{}: lost {} events (ring buffer full)", self.tool, total - before);
+            eprintln!(
+                "{}: lost {} events (ring buffer full)",
+                self.tool,
+                total - before
+            );
         }
         if at_exit && total > 0 {
             eprintln!("{}: lost {} events in all", self.tool, total);

@@ -44,9 +44,15 @@ pub fn log2_lines(unit: &str, slots: &[u64]) -> Vec<String> {
         let (low, high) = log2_bounds(i);
         let low = if i == 0 { 0 } else { low };
         if wide {
-            lines.push(format!("{low:>20} -> {high:<20} : {count:<8} |{}|", bar(count, max, BAR_WIDTH)));
+            lines.push(format!(
+                "{low:>20} -> {high:<20} : {count:<8} |{}|",
+                bar(count, max, BAR_WIDTH)
+            ));
         } else {
-            lines.push(format!("{low:>10} -> {high:<10} : {count:<8} |{}|", bar(count, max, BAR_WIDTH)));
+            lines.push(format!(
+                "{low:>10} -> {high:<10} : {count:<8} |{}|",
+                bar(count, max, BAR_WIDTH)
+            ));
         }
     }
     lines
@@ -75,7 +81,10 @@ pub fn linear_lines(unit: &str, base: u64, step: u64, slots: &[u64]) -> Vec<Stri
     let mut lines = vec![format!("{unit:>13}  : count     distribution")];
     for (i, &count) in slots.iter().enumerate().take(last + 1) {
         let low = base + i as u64 * step;
-        lines.push(format!("{low:>13}  : {count:<8} |{}|", bar(count, max, BAR_WIDTH)));
+        lines.push(format!(
+            "{low:>13}  : {count:<8} |{}|",
+            bar(count, max, BAR_WIDTH)
+        ));
     }
     lines
 }
@@ -115,7 +124,10 @@ mod tests {
         let l = log2_lines("usecs", &slots);
         assert_eq!(l.len(), 5);
         assert!(l[0].contains("usecs") && l[0].contains("count     distribution"));
-        assert_eq!(l[1], format!("{:>10} -> {:<10} : {:<8} |{:<40}|", 0, 1, 1, "**********"));
+        assert_eq!(
+            l[1],
+            format!("{:>10} -> {:<10} : {:<8} |{:<40}|", 0, 1, 1, "**********")
+        );
         assert!(l[4].contains("8 -> 15") && l[4].contains(&"*".repeat(40)));
         let j = log2_json("usecs", &slots);
         assert_eq!(j["buckets"].as_array().unwrap().len(), 4);

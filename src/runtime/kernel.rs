@@ -113,8 +113,10 @@ impl Kernel {
         let btf = self
             .btf
             .get_or_init(|| libbpf_rs::btf::Btf::from_vmlinux().ok());
-        btf.as_ref()
-            .is_some_and(|b| b.type_by_name::<libbpf_rs::btf::BtfType<'_>>(name).is_some())
+        btf.as_ref().is_some_and(|b| {
+            b.type_by_name::<libbpf_rs::btf::BtfType<'_>>(name)
+                .is_some()
+        })
     }
 
     /// Whether a kernel function can be hooked by fentry or kprobe.

@@ -16,7 +16,10 @@ fn entries() -> Vec<(String, u32)> {
 }
 
 pub fn uid_of(name: &str) -> Option<u32> {
-    entries().into_iter().find(|(n, _)| n == name).map(|(_, u)| u)
+    entries()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, u)| u)
 }
 
 /// uid -> name, for tools that print user names.

@@ -24,7 +24,11 @@ pub fn bin(tool: &str) -> PathBuf {
 /// silently skipped test.
 pub fn require_root() {
     // SAFETY: geteuid has no preconditions.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "these tests load BPF programs: run them as root");
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "these tests load BPF programs: run them as root"
+    );
 }
 
 pub struct Traced {
@@ -65,7 +69,9 @@ pub fn start_cmd(cmd: &mut Command) -> Traced {
     let readers = vec![
         std::thread::spawn(move || {
             for line in BufReader::new(out).split(b'\n').map_while(Result::ok) {
-                o.lock().unwrap().push(String::from_utf8_lossy(&line).into_owned());
+                o.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&line).into_owned());
             }
         }),
         std::thread::spawn(move || {
@@ -75,11 +81,19 @@ pub fn start_cmd(cmd: &mut Command) -> Traced {
                 if n == 0 {
                     break;
                 }
-                e.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                e.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         }),
     ];
-    let mut t = Traced { child, stdout, stderr, readers, bpf_ids: BTreeSet::new() };
+    let mut t = Traced {
+        child,
+        stdout,
+        stderr,
+        readers,
+        bpf_ids: BTreeSet::new(),
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if t.stderr.lock().unwrap().contains(": ready") {
@@ -89,7 +103,11 @@ pub fn start_cmd(cmd: &mut Command) -> Traced {
             std::thread::sleep(Duration::from_millis(100));
             panic!("tool exited early ({st}): {}", t.stderr.lock().unwrap());
         }
-        assert!(Instant::now() < deadline, "tool not ready: {}", t.stderr.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "tool not ready: {}",
+            t.stderr.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     t.bpf_ids = bpf_ids_of(t.child.id());
@@ -168,7 +186,9 @@ pub fn bpf_ids_of(pid: u32) -> BTreeSet<(String, u32)> {
         return ids;
     };
     for e in rd.flatten() {
-        let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
+        let Ok(text) = std::fs::read_to_string(e.path()) else {
+            continue;
+        };
         for line in text.lines() {
             for kind in ["prog_id", "map_id", "link_id"] {
                 if let Some(v) = line.strip_prefix(kind).and_then(|r| r.strip_prefix(':')) {
@@ -204,17 +224,25 @@ pub fn bpf_id_exists(kind: &str, id: u32) -> bool {
 /// them shortly after the last reference goes, so allow a moment).
 pub fn assert_no_bpf_left(f: &Finished) {
     assert!(
-        f.bpf_ids.iter().any(|(k, _)| k == "prog_id") || f.bpf_ids.iter().any(|(k, _)| k == "link_id"),
+        f.bpf_ids.iter().any(|(k, _)| k == "prog_id")
+            || f.bpf_ids.iter().any(|(k, _)| k == "link_id"),
         "the tool held no BPF program or link while running: {:?}",
         f.bpf_ids
     );
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let left: Vec<_> = f.bpf_ids.iter().filter(|(k, id)| bpf_id_exists(k, *id)).collect();
+        let left: Vec<_> = f
+            .bpf_ids
+            .iter()
+            .filter(|(k, id)| bpf_id_exists(k, *id))
+            .collect();
         if left.is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "BPF objects left after exit: {left:?}");
+        assert!(
+            Instant::now() < deadline,
+            "BPF objects left after exit: {left:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -261,7 +289,10 @@ impl TestCgroup {
     pub fn command(&self, program: &str, args: &[&str]) -> Command {
         let mut c = Command::new("/bin/sh");
         c.arg("-c")
-            .arg(format!("echo $$ > {}/cgroup.procs && exec \"$@\"", self.0.display()))
+            .arg(format!(
+                "echo $$ > {}/cgroup.procs && exec \"$@\"",
+                self.0.display()
+            ))
             .arg("sh")
             .arg(program)
             .args(args);
@@ -286,7 +317,13 @@ pub fn assert_one_line_error(tool: &str, args: &[&str], code: i32, needle: &str)
     assert_eq!(status.code(), Some(code), "{tool} {args:?}: stderr {err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{tool} {args:?}: want one line, got: {err}");
-    assert!(lines[0].starts_with(&format!("{tool}: ")), "{tool} {args:?}: {err}");
-    assert!(lines[0].contains(needle), "{tool} {args:?}: want '{needle}' in: {err}");
+    assert!(
+        lines[0].starts_with(&format!("{tool}: ")),
+        "{tool} {args:?}: {err}"
+    );
+    assert!(
+        lines[0].contains(needle),
+        "{tool} {args:?}: want '{needle}' in: {err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }

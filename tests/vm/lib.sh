@@ -6,18 +6,21 @@
 # `fail` ends only that hook, and prints the markers run.sh reads:
 #   @@IRONSCOPE CASE <tool>:<hook> BEGIN | PASS | FAIL
 #
-# Readiness: tools print nothing when attached, and fixed sleeps are either
-# slow or flaky under TCG, so tool_start waits until the tool's process holds
-# BPF link fds (/proc/PID/fdinfo shows "link_type:") and their count has not
-# changed for a few polls. Every wait is bounded.
+# Readiness: fixed sleeps are either slow or flaky under TCG, so tool_start
+# sets IRONSCOPE_READY, waits for the tool's "<tool>: ready" line on stderr,
+# then until the process's BPF link fds ("link_type:" in /proc/PID/fdinfo)
+# hold still for a few polls. Every wait is bounded.
 
-# The case file's name is the tool's name (and its symlink in /bin).
-TOOL=${TOOL:-$(basename "$0" .sh)}
-WORK=/tmp/vmtest/$TOOL
+# The case file's name names the markers and VMTEST_CASES selection; it is
+# also the tool's name (its symlink in /bin) unless the case sets TOOL.
+CASE=$(basename "$0" .sh)
+TOOL=${TOOL:-$CASE}
+WORK=/tmp/vmtest/$CASE
 mkdir -p "$WORK"
 OUT=$WORK/out      # the running tool's stdout
 ERR=$WORK/err      # its stderr
 TOOL_PID=
+READY=
 
 # run.sh writes VMT_ONLY ("tool" or "tool:hook" words) when a subset was asked.
 [ -f /vmtest/config ] && . /vmtest/config
@@ -42,7 +45,7 @@ dump_tool() {
 }
 
 fail() {
-	echo "FAIL: [$TOOL${HOOK:+:$HOOK}] $*"
+	echo "FAIL: [$CASE${HOOK:+:$HOOK}] $*"
 	dump_tool
 	if [ -n "$TOOL_PID" ]; then
 		kill -KILL "$TOOL_PID" 2>/dev/null
@@ -52,17 +55,48 @@ fail() {
 	exit 1
 }
 
+# Waiting loops use shell builtins only: busybox runs its applets through a
+# real exec of /proc/self/exe (comm "exe"), and a poll loop full of those
+# would flood the very tools under test with events.
+TICK=$WORK/tick
+[ -p "$TICK" ] || mkfifo "$TICK"
+# nap SECS: sleep without exec (nobody ever writes to the fifo).
+nap() { read -t "$1" _ <>"$TICK"; }
+
 # True while PID exists and is not a zombie (kill -0 succeeds on zombies).
 alive() {
-	[ -r "/proc/$1/stat" ] || return 1
+	line=
+	[ -r "/proc/$1/stat" ] && read -r line <"/proc/$1/stat" 2>/dev/null
+	[ -n "$line" ] || return 1
 	# The state follows "(comm) "; comm may hold spaces, so cut after the last ')'.
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+	st=${line##*") "}
+	st=${st%% *}
+	[ "$st" != Z ] && [ "$st" != X ]
 }
 
-# Number of BPF link fds PID holds.
-link_count() {
-	grep -l '^link_type:' /proc/"$1"/fdinfo/* 2>/dev/null | wc -l
+# LINKS=number of BPF link fds PID holds.
+count_links() {
+	LINKS=0
+	for f in /proc/"$1"/fdinfo/*; do
+		[ -r "$f" ] || continue
+		while IFS= read -r l; do
+			case $l in link_type:*)
+				LINKS=$((LINKS + 1))
+				break
+				;;
+			esac
+		done <"$f" 2>/dev/null
+	done
+}
+
+# READY=1 once the tool has said "<tool>: ready" on stderr.
+saw_ready() {
+	READY=
+	[ -s "$ERR" ] || return 1
+	while IFS= read -r l; do
+		case $l in *": ready") READY=1 && return 0 ;; esac
+	done <"$ERR"
+	return 1
 }
 
 # tool_start ARGS...: run "$TOOL ARGS" in the background (stdout to $OUT,
@@ -74,9 +108,9 @@ tool_start() {
 	: >"$OUT"
 	: >"$ERR"
 	log "run: $TOOL $*"
-	"$TOOL" "$@" >"$OUT" 2>"$ERR" &
+	IRONSCOPE_READY=1 "$TOOL" "$@" >"$OUT" 2>"$ERR" &
 	TOOL_PID=$!
-	i=0 prev=-1 same=0
+	READY= i=0 prev=-1 same=0
 	while [ "$i" -lt "$ATTACH_TIMEOUT" ]; do
 		if ! alive "$TOOL_PID"; then
 			wait "$TOOL_PID"
@@ -84,19 +118,26 @@ tool_start() {
 			TOOL_PID=
 			fail "exited (status $rc) before attaching: $TOOL $*"
 		fi
-		n=$(link_count "$TOOL_PID")
-		if [ "$n" -gt 0 ] && [ "$n" -eq "$prev" ]; then
-			same=$((same + 1))
-			# Unchanged for 3 polls: the attach phase is over.
-			[ "$same" -ge 3 ] && return 0
-		else
-			same=0
+		if [ -n "$READY" ] || saw_ready; then
+			# Ready comes after the runtime attached the plan; a tool may
+			# attach more itself (uprobes, perf events), so also wait for
+			# its BPF link count to hold still for 3 polls.
+			count_links "$TOOL_PID"
+			if [ "$LINKS" -gt 0 ] && [ "$LINKS" -eq "$prev" ]; then
+				same=$((same + 1))
+				[ "$same" -ge 3 ] && return 0
+			else
+				same=0
+			fi
+			prev=$LINKS
 		fi
-		prev=$n
-		sleep 0.1
+		nap 0.1
 		i=$((i + 1))
 	done
-	fail "not attached after $((ATTACH_TIMEOUT / 10)) s (BPF links seen: $prev): $TOOL $*"
+	if [ -z "$READY" ]; then
+		fail "no \"$TOOL: ready\" on stderr after $((ATTACH_TIMEOUT / 10)) s: $TOOL $*"
+	fi
+	fail "ready, but no steady BPF links after $((ATTACH_TIMEOUT / 10)) s (last count $prev): $TOOL $*"
 }
 
 # tool_stop: SIGINT, as a user's Ctrl-C, then require a clean exit (status 0)
@@ -109,7 +150,7 @@ tool_stop() {
 		if [ "$i" -ge "$STOP_TIMEOUT" ]; then
 			fail "still running $((STOP_TIMEOUT / 10)) s after SIGINT"
 		fi
-		sleep 0.1
+		nap 0.1
 		i=$((i + 1))
 	done
 	wait "$TOOL_PID"
@@ -191,7 +232,7 @@ selected() {
 	[ -z "$VMT_ONLY" ] && return 0
 	for w in $VMT_ONLY; do
 		case "$w" in
-		"$TOOL" | "$TOOL:$1") return 0 ;;
+		"$CASE" | "$CASE:$1") return 0 ;;
 		esac
 	done
 	return 1
@@ -202,11 +243,11 @@ run_case() {
 	label=$1
 	shift
 	selected "$label" || return 0
-	echo "@@IRONSCOPE CASE $TOOL:$label BEGIN"
+	echo "@@IRONSCOPE CASE $CASE:$label BEGIN"
 	if (HOOK=$label; "$@"); then
-		echo "@@IRONSCOPE CASE $TOOL:$label PASS"
+		echo "@@IRONSCOPE CASE $CASE:$label PASS"
 	else
-		echo "@@IRONSCOPE CASE $TOOL:$label FAIL"
+		echo "@@IRONSCOPE CASE $CASE:$label FAIL"
 		CASE_FAILED=1
 		return 1
 	fi

@@ -99,8 +99,8 @@ BUSYBOX=$CACHE/busybox-static/bin/busybox
 # --- the binary under test -----------------------------------------------------
 
 if [ "${VMTEST_BUILD:-1}" != 0 ]; then
-	say "cargo build --release --bin ironscope"
-	(cd "$ROOT" && cargo build --release --bin ironscope) || die "cargo build failed"
+	say "cargo build --release --locked --bin ironscope"
+	(cd "$ROOT" && cargo build --release --locked --bin ironscope) || die "cargo build failed"
 fi
 TOOLS=() PRIMARY=()
 if [ -x "$BIN" ]; then
@@ -244,8 +244,10 @@ run_guest() {
 		return 0
 	fi
 	set +e
-	# sed -u strips the serial CRs without buffering, so progress shows live.
-	timeout -k 10 "$budget" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r$//' | tee "$log" |
+	# sed -u strips the serial CRs and the firmware's escape codes without
+	# buffering, so progress shows live.
+	timeout -k 10 "$budget" "${qemu[@]}" </dev/null 2>&1 |
+		sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' | tee "$log" |
 		if [ -n "${VMTEST_VERBOSE:-}" ]; then cat; else
 			grep --line-buffered -E '^@@IRONSCOPE (CASE .* (PASS|FAIL)|WARN|BOOT|DONE)'; fi
 	qrc=${PIPESTATUS[0]}
