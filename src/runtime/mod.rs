@@ -9,6 +9,7 @@ pub mod ctx;
 pub mod error;
 pub mod escape;
 pub mod events;
+pub mod fentry;
 pub mod hist;
 pub mod kernel;
 pub mod output;
