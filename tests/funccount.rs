@@ -7,7 +7,6 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
@@ -47,24 +46,7 @@ int main(int argc, char **argv)
 "#;
 
 fn helper_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("funccount-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = dir.join("fc-helper.c");
-        let bin = dir.join("fc-helper");
-        std::fs::write(&src, HELPER).unwrap();
-        let st = Command::new("gcc")
-            .args(["-O1", "-g", "-o"])
-            .arg(&bin)
-            .arg(&src)
-            .status()
-            .expect("gcc");
-        assert!(st.success(), "gcc failed");
-        bin
-    })
-    .clone()
+    build_c("fc-helper", HELPER, &["-O1", "-g"])
 }
 
 /// A helper process waiting for its go line.

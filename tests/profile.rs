@@ -6,40 +6,18 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
 
-/// A compiled test program that spins in `ironscope_spin_target` forever
-/// (built once per test run; the tests run in parallel).
-fn spinner() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(build_spinner).clone()
-}
+const SPIN_C: &str = "volatile unsigned long sink;\n\
+__attribute__((noinline)) void ironscope_spin_target(void) { for (;;) sink++; }\n\
+int main(void) { ironscope_spin_target(); return 0; }\n";
 
-fn build_spinner() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("profile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("spin.c");
-    let bin = dir.join("spin");
-    std::fs::write(
-        &src,
-        "volatile unsigned long sink;\n\
-         __attribute__((noinline)) void ironscope_spin_target(void) { for (;;) sink++; }\n\
-         int main(void) { ironscope_spin_target(); return 0; }\n",
-    )
-    .unwrap();
-    // -O0 keeps frame pointers, so main shows up as the caller.
-    let st = Command::new("gcc")
-        .args(["-O0", "-g", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("gcc");
-    assert!(st.success(), "gcc failed");
-    bin
+/// A test program that spins in `ironscope_spin_target` forever; -O0 keeps
+/// frame pointers, so main shows up as its caller.
+fn spinner() -> PathBuf {
+    build_c("spin", SPIN_C, &["-O0", "-g"])
 }
 
 struct Killed(Child);
@@ -199,7 +177,7 @@ fn table_output_and_bad_input() {
 
     assert_one_line_error("profile", &["-C", "4096"], 2, "not online");
     assert_one_line_error("profile", &["-U", "-K"], 2, "cannot be used with");
-    assert_one_line_error("profile", &["-F", "0"], 2, "not a positive whole number");
+    assert_one_line_error("profile", &["-F", "0"], 2, "not a positive count");
     assert_one_line_error(
         "profile",
         &["-F", "100000000"],

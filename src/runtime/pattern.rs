@@ -25,7 +25,7 @@ impl Matcher {
             let re = regex::Regex::new(&format!("^(?:{pattern})")).map_err(|e| {
                 usage(format!(
                     "bad regular expression '{pattern}': {}",
-                    first_line(&e.to_string())
+                    last_line(&e.to_string())
                 ))
             })?;
             return Ok(Matcher::Regex(re));
@@ -54,11 +54,11 @@ impl Matcher {
     }
 }
 
-fn first_line(s: &str) -> String {
+/// regex's errors end with the one line that says what is wrong.
+fn last_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .last()
+        .rfind(|l| !l.is_empty())
         .unwrap_or("invalid")
         .to_string()
 }

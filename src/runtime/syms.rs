@@ -75,21 +75,30 @@ impl KernelSyms {
                 })
             })
             .collect();
-        // Stable sort: for aliases at one address the first listed wins.
+        // Stable sort: aliases at one address stay in kallsyms order.
         entries.sort_by_key(|e| e.addr);
-        entries.dedup_by_key(|e| e.addr);
         KernelSyms { entries }
     }
 
-    /// The symbol at or below `addr`.
+    /// The symbol at or below `addr` (of aliases, the first kallsyms lists).
     pub fn find(&self, addr: u64) -> Option<KernelSym<'_>> {
-        let i = self.entries.partition_point(|e| e.addr <= addr);
-        let e = self.entries.get(i.checked_sub(1)?)?;
+        let last = self
+            .entries
+            .partition_point(|e| e.addr <= addr)
+            .checked_sub(1)?;
+        let start = self.entries[last].addr;
+        let first = self.entries[..=last].partition_point(|e| e.addr < start);
+        let e = self.entries.get(first)?;
         Some(KernelSym {
             name: &e.name,
             offset: addr - e.addr,
             module: e.module.as_deref(),
         })
+    }
+
+    /// Every (address, name), aliases included, by address.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.entries.iter().map(|e| (e.addr, &*e.name))
     }
 
     pub fn len(&self) -> usize {
@@ -205,12 +214,14 @@ ffffffffc0001000 t ext4_file_read_iter\t[ext4]
     #[test]
     fn kallsyms_lookup() {
         let k = KernelSyms::parse(KALLSYMS);
-        assert_eq!(k.len(), 4);
+        assert_eq!(k.len(), 5);
         let s = k.find(0xffffffff81003010).unwrap();
         assert_eq!((s.name, s.offset, s.module), ("vfs_read", 0x10, None));
         // Data symbols are skipped: the address belongs to the text before.
         assert_eq!(k.find(0xffffffff81002000).unwrap().name, "do_one_initcall");
         assert_eq!(k.find(0xffffffff81000000).unwrap().name, "_stext");
+        assert_eq!(k.find(0xffffffff81000008).unwrap().name, "_stext");
+        assert_eq!(k.entries().filter(|e| e.0 == 0xffffffff81000000).count(), 2);
         let m = k.find(0xffffffffc0001004).unwrap();
         assert_eq!((m.name, m.module), ("ext4_file_read_iter", Some("ext4")));
         assert!(k.find(0x1000).is_none());

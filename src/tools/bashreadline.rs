@@ -34,10 +34,11 @@ Examples:
   bashreadline --json           # one JSON object per command
 
 The probe is a uretprobe on readline(): in /bin/bash when bash carries its
-own readline (Debian, Ubuntu), else in the shared libreadline. With -s, only
-processes named bash are reported unless --comm says otherwise. A shell
-already waiting at its prompt when bashreadline starts is seen from its
-next command on: a return probe catches calls that begin after it.";
+own readline (Debian, Ubuntu), else in the shared libreadline. With a shared
+library, only processes named bash are reported unless --comm, -p or --tid
+names the process. A shell already waiting at its prompt when bashreadline
+starts is seen from its next command on: a return probe catches calls that
+begin after it.";
 
 /// Print entered bash commands system wide
 #[derive(Parser, Debug)]
@@ -70,13 +71,20 @@ fn readline_in(path: &Path) -> Result<Option<UFunc>> {
     uprobes::find_function(path, "readline")
 }
 
+/// A shared libreadline serves other programs too: report bash only,
+/// unless the user named the process (--comm, --pid, --tid) themselves.
+fn only_bash(args: &Args) -> bool {
+    let c = &args.common;
+    c.comm.is_none() && c.pid.is_none() && c.tid.is_none()
+}
+
 fn find_target(args: &Args) -> Result<Target> {
     let pid = args.common.pid;
     if let Some(lib) = &args.shared {
         let path = uprobes::find_binary(lib, pid)?;
         let func = readline_in(&path)?
             .ok_or_else(|| usage(format!("{} has no readline function", path.display())))?;
-        return Ok(Target { path, func, only_bash: args.common.comm.is_none() });
+        return Ok(Target { path, func, only_bash: only_bash(args) });
     }
     let bash = Path::new(BASH);
     if !bash.exists() {
@@ -92,7 +100,7 @@ fn find_target(args: &Args) -> Result<Target> {
     })?;
     let func = readline_in(&path)?
         .ok_or_else(|| usage(format!("{} has no readline function", path.display())))?;
-    Ok(Target { path, func, only_bash: args.common.comm.is_none() })
+    Ok(Target { path, func, only_bash: only_bash(args) })
 }
 
 /// One typed line.

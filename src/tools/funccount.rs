@@ -253,6 +253,11 @@ impl Attached {
     fn count(&self) -> usize {
         self.links.len() + self.copies.len()
     }
+
+    /// Probes in place: fentry's first function is the skeleton's own link.
+    fn probes(&self, alt: &Alt) -> usize {
+        self.count() + usize::from(alt.progs[0] == "fentry_count")
+    }
 }
 
 fn fail_all(what: &str, failed: &[(String, String)]) -> anyhow::Error {
@@ -345,6 +350,8 @@ struct Counter<'a> {
     ncpus: usize,
     /// Totals at the last interval, by key.
     seen: HashMap<u64, u64>,
+    /// fentry: target names by function address.
+    alias: HashMap<u64, String>,
 }
 
 impl Counter<'_> {
@@ -363,7 +370,12 @@ impl Counter<'_> {
 
     fn name_of(&self, key: u64) -> String {
         match &self.by_address {
-            Some(k) => k.find(key).map_or_else(|| format!("{key:#x}"), |s| s.name.to_string()),
+            Some(k) => match k.find(key) {
+                // Of a function's aliases (__do_sys_x, __x64_sys_x), the one
+                // the pattern matched.
+                Some(s) => self.alias.get(&(key - s.offset)).cloned().unwrap_or_else(|| s.name.to_string()),
+                None => format!("{key:#x}"),
+            },
             None => self.targets.get(key as usize).map_or_else(|| format!("#{key}"), |t| t.name.clone()),
         }
     }
@@ -533,14 +545,23 @@ fn run(inv: &Invocation) -> Result<()> {
             attached.failed[0].0
         );
     }
-    ctx.verbose(format!("{} probes attached ({})", attached.count().max(1), alt.label));
+    ctx.verbose(format!("{} probes attached ({})", attached.probes(&alt), alt.label));
 
     let counts = find_map(skel.object(), "counts")?;
+    let by_address = if alt.progs[0] == "fentry_count" { Some(KernelSyms::load()?) } else { None };
+    let alias = match &by_address {
+        Some(k) => {
+            let wanted: std::collections::HashSet<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+            k.entries().filter(|(_, n)| wanted.contains(n)).map(|(a, n)| (a, n.to_string())).collect()
+        }
+        None => HashMap::new(),
+    };
     let mut counter = Counter {
         targets: &targets,
-        by_address: if alt.progs[0] == "fentry_count" { Some(KernelSyms::load()?) } else { None },
+        by_address,
         ncpus: libbpf_rs::num_possible_cpus().context("counting possible CPUs")?,
         seen: HashMap::new(),
+        alias,
     };
     counter.prefill(&counts)?;
     ctx.ready();
@@ -617,11 +638,14 @@ mod tests {
         assert_eq!(header(), "FUNC                                    COUNT");
         assert_eq!(row("vfs_read", 470), format!("{:<36} {:>8}", "vfs_read", 470));
         let t = vec![Target { name: "a".into(), offset: 0 }];
-        let c = Counter { targets: &t, by_address: None, ncpus: 1, seen: HashMap::new() };
+        let c = Counter { targets: &t, by_address: None, ncpus: 1, seen: HashMap::new(), alias: HashMap::new() };
         assert_eq!(c.name_of(0), "a");
         assert_eq!(c.name_of(5), "#5");
-        let k = KernelSyms::parse("ffffffff81003000 T vfs_read\n");
-        let c = Counter { targets: &t, by_address: Some(k), ncpus: 1, seen: HashMap::new() };
+        let k = KernelSyms::parse("ffffffff81003000 T vfs_read\nffffffff81004000 t __do_sys_getppid\nffffffff81004000 T __x64_sys_getppid\n");
+        let alias = HashMap::from([(0xffffffff81004000, "__x64_sys_getppid".to_string())]);
+        let c = Counter { targets: &t, by_address: Some(k), ncpus: 1, seen: HashMap::new(), alias };
         assert_eq!(c.name_of(0xffffffff81003004), "vfs_read");
+        // The alias the pattern matched, not kallsyms' first name.
+        assert_eq!(c.name_of(0xffffffff81004000), "__x64_sys_getppid");
     }
 }

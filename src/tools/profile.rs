@@ -62,10 +62,10 @@ struct Args {
     kernel_only: bool,
     /// Sample frequency, Hertz [default: 49]
     #[arg(short = 'F', long = "frequency", value_name = "HZ", conflicts_with = "count",
-          value_parser = positive)]
+          value_parser = cli::parse_count)]
     frequency: Option<u64>,
     /// Sample period: one sample every COUNT nanoseconds of CPU clock
-    #[arg(short = 'c', long = "count", value_name = "COUNT", value_parser = positive)]
+    #[arg(short = 'c', long = "count", value_name = "COUNT", value_parser = cli::parse_count)]
     count: Option<u64>,
     /// Insert a delimiter between kernel and user stacks
     #[arg(short = 'd', long = "delimited")]
@@ -95,12 +95,6 @@ struct Args {
 
 const DEFAULT_HZ: u64 = 49;
 
-fn positive(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{s}' is not a positive whole number")),
-    }
-}
 const EFAULT: i32 = 14;
 /// The BPF side's id for a stack that was not asked for (-U / -K).
 const NOT_COLLECTED: i32 = -1;
