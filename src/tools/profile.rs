@@ -48,7 +48,9 @@ Samples come from the software CPU clock perf event on each CPU, which
 exists in VMs too. Kernel frames are named from /proc/kallsyms; user frames
 with the process's ELF and DWARF symbols, so processes that exit before the
 end show [unknown]. User stacks are walked by frame pointers: code built
-without them shows short or broken user stacks.";
+without them shows short or broken user stacks. --stack-storage-size
+defaults to 1024 as in libbpf-tools (bcc's Python tool uses 16384, about
+16 MiB of kernel memory); a warning says when it was too small.";
 
 /// Profile CPU stack traces at a timed interval
 #[derive(Parser, Debug)]
@@ -80,7 +82,8 @@ struct Args {
     #[arg(short = 'f', long = "folded")]
     folded: bool,
     /// The number of unique stack traces that can be stored and displayed
-    #[arg(long = "stack-storage-size", value_name = "N", default_value_t = 16384,
+    /// (each takes about 1 KiB of kernel memory)
+    #[arg(long = "stack-storage-size", value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
     stack_storage_size: u32,
     /// Sample this CPU only
