@@ -4,19 +4,25 @@
 //! load, attach) -> `Ctx::run_ring` or `Ctx::run_interval` -> exit.
 
 pub mod attach;
+pub mod blk;
 pub mod cli;
 pub mod ctx;
+pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod events;
 pub mod fentry;
 pub mod hist;
 pub mod kernel;
+pub mod maps;
+pub mod missed;
 pub mod output;
 pub mod pattern;
 pub mod perf;
 pub mod record;
+pub mod summary;
 pub mod syms;
+pub mod syscalls;
 pub mod uprobes;
 pub mod users;
 

@@ -7,27 +7,29 @@ HOOKS="fentry kprobe tracepoint auto"
 
 GO=$WORK/go
 
-# start_counters N M: two vmt-count helpers waiting for $GO; the first
-# (CPID, N calls) is the traced pid, the second (OPID, M calls) must not
-# be counted.
-start_counters() {
+# traced CMD...: a helper waiting for $GO whose calls are counted (CPID);
+# untraced CMD...: one making the same calls, which -p must leave out.
+traced() {
 	rm -f "$GO"
-	helper_bg "$WORK/count1" vmt-count "$1" "$GO"
+	helper_bg "$WORK/count1" "$@"
 	CPID=$HELPER_PID CBG1=$HELPER_BG
-	helper_bg "$WORK/count2" vmt-count "$2" "$GO"
+}
+untraced() {
+	helper_bg "$WORK/count2" "$@"
 	OPID=$HELPER_PID CBG2=$HELPER_BG
 }
 
 # run_counters: let both make their calls and finish.
 run_counters() {
 	: >"$GO"
-	wait "$CBG1" || fail "vmt-count $CPID failed: $(cat "$WORK/count1")"
-	wait "$CBG2" || fail "vmt-count $OPID failed: $(cat "$WORK/count2")"
+	wait "$CBG1" || fail "helper $CPID failed: $(cat "$WORK/count1")"
+	wait "$CBG2" || fail "helper $OPID failed: $(cat "$WORK/count2")"
 }
 
 check() {
 	hook=$1
-	start_counters 25 7
+	traced vmt-syscalls -w "$GO" 25
+	untraced vmt-syscalls -w "$GO" 7
 	if [ "$hook" = tracepoint ]; then
 		tool_start --verbose -p "$CPID" --attach tracepoint 't:syscalls:sys_enter_getpp*'
 		run_counters
@@ -53,7 +55,8 @@ check() {
 	fentry) expect_line "$ERR" "using fentry" ;;
 	esac
 	# That one function by its exact name, JSON.
-	start_counters 13 3
+	traced vmt-syscalls -w "$GO" 13
+	untraced vmt-syscalls -w "$GO" 3
 	tool_start --json -p "$CPID" --attach "$hook" "$fn"
 	run_counters
 	tool_stop
@@ -63,7 +66,8 @@ check() {
 
 # User functions of a static binary, by path and wildcard.
 uprobes() {
-	start_counters 21 5
+	traced vmt-count 21 "$GO"
+	untraced vmt-count 5 "$GO"
 	tool_start --json -p "$CPID" '/vmtest/bin/vmt-count:vmt_counted*'
 	run_counters
 	tool_stop
@@ -74,7 +78,8 @@ uprobes() {
 
 # A regular expression and intervals with a time of day.
 regexp_interval() {
-	start_counters 17 2
+	traced vmt-count 17 "$GO"
+	untraced vmt-count 2 "$GO"
 	tool_start -r -T -i 1 -p "$CPID" '/vmtest/bin/vmt-count:vmt_counted$'
 	run_counters
 	nap 1.5

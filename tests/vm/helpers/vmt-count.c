@@ -1,7 +1,8 @@
-/* vmt-count N GOFILE: a known number of calls for counting tools.
- * Prints "pid=N", waits until GOFILE exists (so a tool can be started on
- * this pid first), then makes N getppid() system calls, N calls of
- * vmt_counted() and 2N of vmt_counted_too(), prints "done" and exits. */
+/* vmt-count N GOFILE: a known number of user function calls, for uprobe
+ * counting. Prints "pid=N", waits until GOFILE exists (so a tool can be
+ * started on this pid first), then makes N calls of vmt_counted() and 2N
+ * of vmt_counted_too(), prints "done" and exits. (System calls:
+ * vmt-syscalls.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -30,10 +31,8 @@ int main(int argc, char **argv)
 			return 3;
 		nanosleep(&tick, NULL);
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		acc += vmt_counted(i);
-		acc += getppid() > 0;
-	}
 	for (i = 0; i < 2 * n; i++)
 		acc += vmt_counted_too(i);
 	printf("done\n");
