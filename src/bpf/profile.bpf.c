@@ -4,6 +4,7 @@
 #include "common/vmlinux_all.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/maps.bpf.h"
+#include "common/missed.bpf.h"
 #include "profile.h"
 
 const volatile bool kernel_stacks = true;
@@ -25,14 +26,6 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-/* Samples that found `counts` full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} dropped SEC(".maps");
-
 #define NO_STACK (-1)
 
 SEC("perf_event")
@@ -41,7 +34,6 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct profile_key key = {};
 	__u64 zero = 0, *count;
-	__u32 idx = 0;
 
 	/* Thread id 0 is a CPU's idle task. */
 	if (!include_idle && (__u32)id == 0)
@@ -54,13 +46,9 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.user_stack_id = user_stacks ? bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) : NO_STACK;
 
 	count = map_lookup_or_init(&counts, &key, &zero);
-	if (count) {
+	if (count)
 		__sync_fetch_and_add(count, 1);
-	} else {
-		__u64 *d = bpf_map_lookup_elem(&dropped, &idx);
-
-		if (d)
-			*d += 1;
-	}
+	else
+		count_missed();	/* `counts` is full */
 	return 0;
 }

@@ -14,7 +14,7 @@ use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ctx::find_map;
 use crate::runtime::error::usage;
-use crate::runtime::hist::sum_percpu_u64;
+use crate::runtime::missed;
 use crate::runtime::perf::{self, Sampling};
 use crate::runtime::syms::{KernelSyms, UserBatch, UserSyms};
 use crate::runtime::{escape, record, Ctx};
@@ -370,17 +370,7 @@ fn report(ctx: &Ctx, a: &Args, obj: &libbpf_rs::Object) -> Result<()> {
             "WARNING: {missed} stack traces could not be displayed. Consider increasing --stack-storage-size."
         );
     }
-    let dropped = find_map(obj, "dropped")?
-        .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
-        .ok()
-        .flatten()
-        .map_or(0, |v| sum_percpu_u64(&v));
-    if dropped > 0 {
-        eprintln!(
-            "WARNING: {dropped} samples were dropped: more unique stacks than --stack-storage-size ({}).",
-            a.stack_storage_size
-        );
-    }
+    missed::report(ctx, obj, "samples of new stacks (see --stack-storage-size)");
     Ok(())
 }
 
