@@ -509,7 +509,7 @@ fn run(inv: &Invocation) -> Result<()> {
             Ok(x) => x,
             Err(e) => {
                 if let Some(prev) = last_attach_error {
-                    return Err(prev);
+                    return Err(anyhow!("{prev:#}; then {e:#}"));
                 }
                 if matches!(spec, Spec::Kernel(_)) && e.downcast_ref::<Usage>().is_none() {
                     return Err(no_kernel_functions(&e));

@@ -412,7 +412,7 @@ fn run(inv: &Invocation) -> Result<()> {
     let ctx = Ctx::new(&inv.called_as, &args.common)?;
     ctx.hold_ready();
     let storage = args.stack_storage_size;
-    let (mut skel, _alt) = ctx.load::<ProfileSkelBuilder>(PLAN, |open, _alt| {
+    let (skel, _alt) = ctx.load::<ProfileSkelBuilder>(PLAN, |open, _alt| {
         open.maps.stacks.set_max_entries(storage)?;
         open.maps.counts.set_max_entries(storage)?;
         let ro = open
@@ -458,7 +458,6 @@ fn run(inv: &Invocation) -> Result<()> {
     ctx.run_interval(None, None, |_| Ok(()))?;
     // Stop sampling before reading, so the report is one consistent set.
     drop(links);
-    let _ = &mut skel;
     report(&ctx, &args, skel.object())
 }
 
