@@ -11,11 +11,17 @@ pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod events;
+<<<<<<< HEAD
 pub mod fentry;
+=======
+pub mod fsops;
+>>>>>>> main
 pub mod hist;
 pub mod kernel;
+pub mod ktime;
 pub mod maps;
 pub mod missed;
+pub mod net;
 pub mod output;
 pub mod pattern;
 pub mod perf;
