@@ -11,11 +11,8 @@ pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod events;
-<<<<<<< HEAD
 pub mod fentry;
-=======
 pub mod fsops;
->>>>>>> main
 pub mod hist;
 pub mod kernel;
 pub mod ktime;
