@@ -41,27 +41,32 @@ const FORBIDDEN_SYMBOLS: &[&str] = &[
     "bpf_override_return",
 ];
 
-/// Program sections that only observe. fmod_ret, lsm, struct_ops, writable
-/// raw tracepoints (raw_tp.w), networking and cgroup hooks can change what
-/// the kernel does, so they are not on the list.
-const TRACING_SECTIONS: &[&str] = &[
-    "tracepoint/",
-    "tp/",
-    "raw_tp/",
-    "raw_tracepoint/",
-    "tp_btf/",
-    "fentry/",
-    "fentry.s/",
-    "fexit/",
-    "fexit.s/",
-    "kprobe/",
-    "kretprobe/",
-    "kprobe.multi/",
-    "kretprobe.multi/",
-    "ksyscall/",
-    "kretsyscall/",
+/// Program section kinds that only observe (the part before any '/'; a
+/// program attached by the tool itself may have the bare kind). fmod_ret,
+/// lsm, struct_ops, writable raw tracepoints (raw_tp.w), networking and
+/// cgroup hooks can change what the kernel does, so they are not here.
+const TRACING_KINDS: &[&str] = &[
+    "tracepoint",
+    "tp",
+    "raw_tp",
+    "raw_tracepoint",
+    "tp_btf",
+    "fentry",
+    "fentry.s",
+    "fexit",
+    "fexit.s",
+    "kprobe",
+    "kretprobe",
+    "kprobe.multi",
+    "kretprobe.multi",
+    "ksyscall",
+    "kretsyscall",
     "uprobe",
+    "uprobe.s",
     "uretprobe",
+    "uretprobe.s",
+    "uprobe.multi",
+    "uretprobe.multi",
     "usdt",
     "perf_event",
 ];
@@ -155,7 +160,8 @@ fn inspect(obj: &[u8], helpers: &HashMap<i32, String>) -> Vec<String> {
     {
         if s.name != ".text" {
             programs += 1;
-            if !TRACING_SECTIONS.iter().any(|p| s.name.starts_with(p)) || s.name.contains(".w/") {
+            let kind = s.name.split('/').next().unwrap_or("");
+            if !TRACING_KINDS.contains(&kind) {
                 problems.push(format!("program section {} is not a tracing hook", s.name));
             }
         }
@@ -254,6 +260,22 @@ fn inspection_catches_a_writer() {
     let problems = inspect(&bad, &helpers);
     assert!(
         problems.iter().any(|p| p.contains("bpf_probe_write_user")),
+        "{problems:?}"
+    );
+    // And a program kind that can change the kernel's behaviour: rename
+    // a section to fmod_ret (same length, so the object stays valid).
+    let mut bad = good.clone();
+    let from = b"tracepoint/syscalls/sys_enter_execve";
+    let at: Vec<usize> = (0..bad.len() - from.len())
+        .filter(|&i| &bad[i..i + from.len()] == from)
+        .collect();
+    assert!(!at.is_empty(), "section name not found");
+    for i in at {
+        bad[i..i + 10].copy_from_slice(b"fmod_ret/x");
+    }
+    let problems = inspect(&bad, &helpers);
+    assert!(
+        problems.iter().any(|p| p.contains("fmod_ret/x")),
         "{problems:?}"
     );
 }

@@ -23,11 +23,16 @@ use crate::common;
 pub const RUN_ARGS: &[(&str, &[&str])] = &[
     ("fsslower", &["-t", "ext4"]),
     ("fsdist", &["-t", "ext4", "1"]),
+    // Tracepoints work on every kernel; kernel functions need kprobes/fentry.
+    (
+        "funccount",
+        &["--interval", "1", "t:syscalls:sys_enter_openat"],
+    ),
 ];
 
 /// Tool-specific bad input: (tool or alias, all its arguments, a word the
-/// error must name). Each must fail with one line and exit 2. Generic cases
-/// need no entry.
+/// error must name). Each must fail with one line and exit 2 (or 1 where the
+/// kernel is asked). Generic cases need no entry.
 pub const BAD_ARGS: &[(&str, &[&str], &str)] = &[
     ("execsnoop", &["--max-args", "0"], "max-args"),
     ("execsnoop", &["-P", "abc"], "abc"),
@@ -54,6 +59,19 @@ pub const BAD_ARGS: &[(&str, &[&str], &str)] = &[
     ("tcplife", &["-L", "0"], "--localport"),
     ("tcpretrans", &["-c", "-s"], "--count"),
     ("tcptop", &["--sort", "bogus"], "bogus"),
+    ("funccount", &[], "PATTERN"),
+    (
+        "funccount",
+        &["-r", "t:syscalls:sys_enter_open("],
+        "regular expression",
+    ),
+    ("funccount", &["t:nosuch:nosuch"], "nosuch"),
+    (
+        "funccount",
+        &["--interval", "0", "t:syscalls:sys_enter_openat"],
+        "0",
+    ),
+    ("profile", &["-F", "0"], "0"),
 ];
 
 /// Where a tool takes its reporting interval, read from its --help.
