@@ -136,7 +136,8 @@ mod tests {
         };
         for f in ["syscalls_x86_64.rs", "errno_generic.rs"] {
             let fresh = body(std::fs::read_to_string(dir.join(f)).unwrap());
-            let committed = body(std::fs::read_to_string(format!("{root}/src/runtime/{f}")).unwrap());
+            let committed =
+                body(std::fs::read_to_string(format!("{root}/src/runtime/{f}")).unwrap());
             assert!(
                 fresh == committed,
                 "src/runtime/{f} is stale: run `make tables`"
