@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -39,21 +39,16 @@ struct Watched {
 }
 
 fn watch(t: &'static ToolInfo) -> Watched {
-    let mut child = t
-        .command()
-        .args(t.run_args())
-        .env("IRONSCOPE_READY", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stderr = Arc::new(Mutex::new(String::new()));
+    let suite::Spawned {
+        mut child,
+        stdout: mut out,
+        stderr,
+        reader,
+    } = suite::spawn_tool(t.command().args(t.run_args()));
     let lines = Arc::new(AtomicUsize::new(0));
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let (e, n) = (stderr.clone(), lines.clone());
+    let n = lines.clone();
     let readers = vec![
+        reader,
         // Drain stdout, counting lines: five minutes of rows stay out of memory.
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 1 << 16];
@@ -65,19 +60,6 @@ fn watch(t: &'static ToolInfo) -> Watched {
                     buf[..k].iter().filter(|&&b| b == b'\n').count(),
                     Ordering::Relaxed,
                 );
-            }
-        }),
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(k) = err.read(&mut buf) {
-                if k == 0 {
-                    break;
-                }
-                let mut e = e.lock().unwrap();
-                // Keep the beginning; a flood of lost-event reports is not news.
-                if e.len() < 64 * 1024 {
-                    e.push_str(&String::from_utf8_lossy(&buf[..k]));
-                }
             }
         }),
     ];

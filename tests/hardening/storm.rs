@@ -117,19 +117,8 @@ fn spawn(
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
-        let mut err = child.stderr.take().expect("stderr");
-        let e = stderr.clone();
-        readers.push(std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                e.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        }));
+        let err = child.stderr.take().expect("stderr");
+        readers.push(suite::collect(err, stderr.clone(), 1 << 20));
         (Box::new(child.stdout.take().expect("stdout")), child)
     };
     let (s, e, x) = (seen.clone(), stderr.clone(), expect.clone());

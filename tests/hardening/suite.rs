@@ -8,9 +8,10 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{MapCore, MapHandle, MapType};
@@ -431,6 +432,58 @@ pub fn pipe() -> (std::fs::File, OwnedFd) {
             std::fs::File::from_raw_fd(fds[0]),
             OwnedFd::from_raw_fd(fds[1]),
         )
+    }
+}
+
+/// Copy a stream into a shared string (its first `cap` bytes) on a thread.
+pub fn collect(
+    mut from: impl Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    cap: usize,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut s = into.lock().unwrap();
+            if s.len() < cap {
+                s.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    })
+}
+
+/// A tool started with IRONSCOPE_READY and piped output, its stderr being
+/// collected; stdout is the caller's to read.
+pub struct Spawned {
+    pub child: Child,
+    pub stdout: ChildStdout,
+    pub stderr: Arc<Mutex<String>>,
+    pub reader: JoinHandle<()>,
+}
+
+pub fn spawn_tool(cmd: &mut Command) -> Spawned {
+    let mut child = cmd
+        .env("IRONSCOPE_READY", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tool");
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let reader = collect(
+        child.stderr.take().expect("stderr"),
+        stderr.clone(),
+        1 << 20,
+    );
+    let stdout = child.stdout.take().expect("stdout");
+    Spawned {
+        child,
+        stdout,
+        stderr,
+        reader,
     }
 }
 

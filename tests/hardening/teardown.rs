@@ -4,8 +4,6 @@
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Finished};
@@ -106,30 +104,12 @@ fn read_first_line(out: &mut std::process::ChildStdout, timeout: Duration) -> Ve
 /// seconds for a tool that prints only at exit); the tool must notice, exit
 /// 0 and say nothing.
 fn stop_by_closed_pipe(t: &ToolInfo) {
-    let mut child = t
-        .command()
-        .args(t.run_args())
-        .env("IRONSCOPE_READY", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut err = child.stderr.take().expect("stderr");
-    let e = stderr.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = err.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            e.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let mut out = child.stdout.take().expect("stdout");
+    let suite::Spawned {
+        mut child,
+        stdout: mut out,
+        stderr,
+        reader,
+    } = suite::spawn_tool(t.command().args(t.run_args()));
     if let Err(e) = suite::wait_ready(&mut child, &stderr, Duration::from_secs(20)) {
         panic!("{e}");
     }
