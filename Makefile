@@ -10,22 +10,29 @@ DESTDIR  ?=
 TOOL     ?= execsnoop
 ARGS     ?=
 CARGO    ?= cargo
-APT_PKGS := build-essential clang libelf-dev zlib1g-dev pkg-config bpftool \
-            qemu-system-x86 busybox-static cpio e2fsprogs xfsprogs iproute2 \
-            iptables util-linux tmux file
+# What building needs, and what the tests add (VM, filesystems, netfilter, pty).
+BUILD_PKGS := build-essential clang libelf-dev zlib1g-dev pkg-config
+TEST_PKGS  := bpftool qemu-system-x86 busybox-static cpio e2fsprogs xfsprogs \
+              iproute2 iptables util-linux tmux file bash
 
-.PHONY: all build deps dist install run test unit lint vmtest vmlinux bench clean
+.PHONY: all build deps test-deps apt dist install run test unit lint vmtest vmlinux bench clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt PKGS="$(BUILD_PKGS)"
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup first"; exit 1; }
+	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+test-deps: deps
+	@$(MAKE) --no-print-directory apt PKGS="$(TEST_PKGS)"
+
+apt:
+	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first"; exit 1; }
-	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 build: deps
 	$(CARGO) build --release --locked
@@ -50,13 +57,13 @@ lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 
-unit: deps
+unit: test-deps
 	$(CARGO) test --release --locked -- --test-threads=2
 
-vmtest: build
+vmtest: test-deps build
 	bash tests/vm/run.sh
 
-test: deps lint unit vmtest
+test: test-deps lint unit vmtest
 
 vmlinux: deps
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86/vmlinux.h
