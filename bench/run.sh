@@ -35,10 +35,11 @@ need_pkgs() {
 	fi
 }
 
-# The smoke runs in CI: it compares with what is installed, installs nothing
-# beyond the compiler and bpftool the Makefile's deps already bring.
+# The smoke runs in CI: it compares with what is installed and installs only
+# what the harness itself needs.
+need_pkgs python3 bpftool gcc libc6-dev util-linux
 if [ "$smoke" = 0 ]; then
-	need_pkgs libbpf-tools bpftrace bpftool gcc libc6-dev python3 util-linux
+	need_pkgs libbpf-tools bpftrace
 fi
 for t in gcc python3 bpftool losetup; do
 	command -v "$t" >/dev/null || { echo "bench: $t is missing" >&2; exit 1; }

@@ -124,15 +124,20 @@ def lost_events(stderr):
 
 
 # bpftrace warns about RLIMIT_MEMLOCK on every start, harmlessly.
-NOISE = ("RLIMIT_MEMLOCK",)
-ERRORISH = re.compile(r"error|fail|could not|cannot|denied|not permitted|unknown", re.I)
+NOISE = ("RLIMIT_MEMLOCK", "libbpf: elf:")
+# Best first: what failed, then anything that sounds like an error.
+WHY = (
+    re.compile(r"could not attach|failed to (load|attach|open)|error:|ERROR", re.I),
+    re.compile(r"error|fail|cannot|denied|not permitted|unknown|no such", re.I),
+)
 
 
 def error_line(stderr):
     """The line that best says why a tool did not run."""
     lines = [l.strip() for l in stderr.splitlines() if l.strip()]
     lines = [l for l in lines if not any(n in l for n in NOISE)]
-    for l in lines:
-        if ERRORISH.search(l) and not l.startswith("libbpf: elf:"):
-            return l
+    for why in WHY:
+        for l in lines:
+            if why.search(l):
+                return l
     return lines[-1] if lines else "no output"
