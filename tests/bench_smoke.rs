@@ -46,7 +46,10 @@ fn bench_smoke_round_parses() {
         .output()
         .expect("run bench/run.sh");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "bench/run.sh --smoke failed: {stderr}");
+    assert!(
+        out.status.success(),
+        "bench/run.sh --smoke failed: {stderr}"
+    );
 
     let md = std::fs::read_to_string(&md_path).expect("markdown report");
     let json = std::fs::read_to_string(&json_path).expect("JSON samples");
@@ -69,7 +72,10 @@ fn bench_smoke_round_parses() {
     assert!(base > 10.0 && ours > 10.0, "exec loop rates: {base} {ours}");
 
     let cost = &samples(&r, "cost", "ours")[0];
-    assert!(num(cost, "ns_per_op") > 0.0, "no BPF run time counted: {cost}");
+    assert!(
+        num(cost, "ns_per_op") > 0.0,
+        "no BPF run time counted: {cost}"
+    );
     assert!(num(cost, "kmem") > 4096.0, "no kernel memory found: {cost}");
     assert!(num(cost, "rss_kib") > 100.0, "no RSS read: {cost}");
 
