@@ -85,7 +85,9 @@ fn tracefs_root() -> &'static str {
 #[derive(Default)]
 pub struct Kernel {
     btf: OnceCell<Option<libbpf_rs::btf::Btf<'static>>>,
-    traceable: OnceCell<HashSet<String>>,
+    /// ftrace's available_filter_functions, when readable.
+    traceable: OnceCell<Option<HashSet<String>>>,
+    kallsyms: OnceCell<HashSet<String>>,
 }
 
 impl Kernel {
@@ -120,31 +122,56 @@ impl Kernel {
     }
 
     /// Whether a kernel function can be hooked by fentry or kprobe.
+    /// ftrace's list is exact; where it cannot be read (some hosts deny it
+    /// even to root), kernel BTF answers for vmlinux functions at once, and
+    /// only a name BTF lacks (a module's) costs a scan of /proc/kallsyms,
+    /// which takes the kernel ~0.2 s to produce and a set of ~120k names.
     pub fn is_traceable(&self, func: &str) -> bool {
-        self.traceable
+        let ftrace = self.traceable.get_or_init(|| {
+            let _ = ensure_tracefs();
+            std::fs::read_to_string(Path::new(tracefs_root()).join("available_filter_functions"))
+                .ok()
+                .map(|list| symbol_names(&list))
+        });
+        if let Some(names) = ftrace {
+            return names.contains(func);
+        }
+        if self.has_btf_func(func) {
+            return true;
+        }
+        self.kallsyms
             .get_or_init(|| {
-                let _ = ensure_tracefs();
-                let list = std::fs::read_to_string(
-                    Path::new(tracefs_root()).join("available_filter_functions"),
-                )
-                .or_else(|_| std::fs::read_to_string("/proc/kallsyms"))
-                .unwrap_or_default();
-                list.lines()
-                    .filter_map(|l| {
-                        // "func [module]" or "addr t func [module]"
-                        let mut f = l.split_whitespace();
-                        let first = f.next()?;
-                        if first.len() >= 16 && first.bytes().all(|b| b.is_ascii_hexdigit()) {
-                            f.nth(1)
-                        } else {
-                            Some(first)
-                        }
-                    })
-                    .map(str::to_string)
-                    .collect()
+                symbol_names(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default())
             })
             .contains(func)
     }
+
+    fn has_btf_func(&self, name: &str) -> bool {
+        let btf = self
+            .btf
+            .get_or_init(|| libbpf_rs::btf::Btf::from_vmlinux().ok());
+        btf.as_ref().is_some_and(|b| {
+            b.type_by_name::<libbpf_rs::btf::types::Func<'_>>(name)
+                .is_some()
+        })
+    }
+}
+
+/// Function names from "func [module]" (ftrace) or "addr t func [module]"
+/// (kallsyms) lines.
+fn symbol_names(list: &str) -> HashSet<String> {
+    list.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let first = f.next()?;
+            if first.len() >= 16 && first.bytes().all(|b| b.is_ascii_hexdigit()) {
+                f.nth(1)
+            } else {
+                Some(first)
+            }
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// The first of `names` the kernel can trace (functions renamed across versions).
