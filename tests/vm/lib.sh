@@ -10,6 +10,8 @@
 # sets IRONSCOPE_READY, waits for the tool's "<tool>: ready" line on stderr,
 # then until the process's BPF link fds ("link_type:" in /proc/PID/fdinfo)
 # hold still for a few polls. Every wait is bounded.
+#
+# Library variables are `local`, so a case's own names (f, i, rc...) survive.
 
 # The case file's name names the markers and VMTEST_CASES selection; it is
 # also the tool's name (its symlink in /bin) unless the case sets TOOL.
@@ -19,6 +21,7 @@ WORK=/tmp/vmtest/$CASE
 mkdir -p "$WORK"
 OUT=$WORK/out      # the running tool's stdout
 ERR=$WORK/err      # its stderr
+RUNNING=$WORK/running  # its pid while it runs
 TOOL_PID=
 READY=
 
@@ -51,6 +54,7 @@ fail() {
 		kill -KILL "$TOOL_PID" 2>/dev/null
 		wait "$TOOL_PID" 2>/dev/null
 		TOOL_PID=
+		: >"$RUNNING"
 	fi
 	exit 1
 }
@@ -61,11 +65,11 @@ fail() {
 TICK=$WORK/tick
 [ -p "$TICK" ] || mkfifo "$TICK"
 # nap SECS: sleep without exec (nobody ever writes to the fifo).
-nap() { read -t "$1" _ <>"$TICK"; }
+nap() { read -r -t "$1" _ <>"$TICK"; }
 
 # True while PID exists and is not a zombie (kill -0 succeeds on zombies).
 alive() {
-	line=
+	local line="" st
 	[ -r "/proc/$1/stat" ] && read -r line <"/proc/$1/stat" 2>/dev/null
 	[ -n "$line" ] || return 1
 	# The state follows "(comm) "; comm may hold spaces, so cut after the last ')'.
@@ -76,6 +80,7 @@ alive() {
 
 # LINKS=number of BPF link fds PID holds.
 count_links() {
+	local f l
 	LINKS=0
 	for f in /proc/"$1"/fdinfo/*; do
 		[ -r "$f" ] || continue
@@ -91,6 +96,7 @@ count_links() {
 
 # READY=1 once the tool has said "<tool>: ready" on stderr.
 saw_ready() {
+	local l
 	READY=
 	[ -s "$ERR" ] || return 1
 	while IFS= read -r l; do
@@ -102,6 +108,7 @@ saw_ready() {
 # tool_start ARGS...: run "$TOOL ARGS" in the background (stdout to $OUT,
 # stderr to $ERR) and return once it is attached. Fails if it exits first.
 tool_start() {
+	local i=0 prev=-1 same=0 rc
 	# Tools must mount tracefs themselves when it is missing; make every run
 	# prove it instead of inheriting the previous tool's mount.
 	umount /sys/kernel/tracing 2>/dev/null
@@ -110,12 +117,15 @@ tool_start() {
 	log "run: $TOOL $*"
 	IRONSCOPE_READY=1 "$TOOL" "$@" >"$OUT" 2>"$ERR" &
 	TOOL_PID=$!
-	READY= i=0 prev=-1 same=0
+	# Seen by run_case after this subshell ends, should the case forget tool_stop.
+	echo "$TOOL_PID" >"$RUNNING"
+	READY=
 	while [ "$i" -lt "$ATTACH_TIMEOUT" ]; do
 		if ! alive "$TOOL_PID"; then
 			wait "$TOOL_PID"
 			rc=$?
 			TOOL_PID=
+			: >"$RUNNING"
 			fail "exited (status $rc) before attaching: $TOOL $*"
 		fi
 		if [ -n "$READY" ] || saw_ready; then
@@ -143,9 +153,9 @@ tool_start() {
 # tool_stop: SIGINT, as a user's Ctrl-C, then require a clean exit (status 0)
 # within STOP_TIMEOUT. Output is complete after this returns.
 tool_stop() {
+	local i=0 rc
 	[ -n "$TOOL_PID" ] || fail "tool_stop without a running tool"
 	kill -INT "$TOOL_PID" 2>/dev/null
-	i=0
 	while alive "$TOOL_PID"; do
 		if [ "$i" -ge "$STOP_TIMEOUT" ]; then
 			fail "still running $((STOP_TIMEOUT / 10)) s after SIGINT"
@@ -156,24 +166,32 @@ tool_stop() {
 	wait "$TOOL_PID"
 	rc=$?
 	TOOL_PID=
+	: >"$RUNNING"
 	[ "$rc" -eq 0 ] || fail "exited with status $rc after SIGINT"
 }
 
 # tool_run ARGS...: run the tool in the foreground (e.g. with --duration),
 # bounded, requiring status 0. Output lands in $OUT and $ERR.
 tool_run() {
+	local rc
 	log "run: $TOOL $*"
 	timeout "$((STOP_TIMEOUT / 10 + 60))" "$TOOL" "$@" >"$OUT" 2>"$ERR"
 	rc=$?
 	[ "$rc" -eq 0 ] || fail "exited with status $rc: $TOOL $*"
 }
 
+# FRAGs as "[a] [b]" for messages (they often end in commas themselves).
+frags() {
+	local out="" x
+	for x in "$@"; do out="$out [$x]"; done
+	echo "${out# }"
+}
+
 # Lines of FILE holding every FRAG as a fixed string, in any order on the line
 # (so JSON key order and column spacing do not matter).
 matching_lines() {
-	f=$1
+	local f="$1" m="$WORK/match.$$" frag
 	shift
-	m=$WORK/match.$$
 	cp "$f" "$m"
 	for frag in "$@"; do
 		grep -F -e "$frag" "$m" >"$m.n"
@@ -185,10 +203,10 @@ matching_lines() {
 
 # expect_line FILE FRAG...: some line holds all FRAGs (fixed strings).
 expect_line() {
-	f=$1
+	local f="$1"
 	shift
 	[ -n "$(matching_lines "$f" "$@")" ] && return 0
-	fail "no line in $(basename "$f") with all of: $*"
+	fail "no line in $(basename "$f") with all of: $(frags "$@")"
 }
 
 # expect_line_re FILE ERE: some line matches the extended regex.
@@ -198,10 +216,10 @@ expect_line_re() {
 
 # expect_no_line FILE FRAG...: no line holds all FRAGs.
 expect_no_line() {
-	f=$1
+	local f="$1"
 	shift
 	[ -z "$(matching_lines "$f" "$@")" ] && return 0
-	fail "unexpected line in $(basename "$f") with all of: $*"
+	fail "unexpected line in $(basename "$f") with all of: $(frags "$@")"
 }
 
 # count_lines FILE FRAG...: print how many lines hold all FRAGs.
@@ -211,10 +229,10 @@ count_lines() {
 
 # expect_count FILE N FRAG...: exactly N lines hold all FRAGs.
 expect_count() {
-	f=$1 want=$2
+	local f="$1" want="$2" got
 	shift 2
 	got=$(count_lines "$f" "$@")
-	[ "$got" -eq "$want" ] || fail "$got lines (want $want) in $(basename "$f") with all of: $*"
+	[ "$got" -eq "$want" ] || fail "$got lines (want $want) in $(basename "$f") with all of: $(frags "$@")"
 }
 
 # pid_of OUTPUT: the N of the first "pid=N" a vmt-* helper printed (not ppid=).
@@ -229,6 +247,7 @@ ppid_of() {
 
 # Was LABEL (a hook, or a case name) selected by VMTEST_CASES?
 selected() {
+	local w
 	[ -z "$VMT_ONLY" ] && return 0
 	for w in $VMT_ONLY; do
 		case "$w" in
@@ -240,11 +259,20 @@ selected() {
 
 # run_case LABEL FUNC [ARGS...]: run FUNC ARGS in a subshell, with markers.
 run_case() {
-	label=$1
+	local label="$1" ok=1 left=""
 	shift
 	selected "$label" || return 0
 	echo "@@IRONSCOPE CASE $CASE:$label BEGIN"
-	if (HOOK=$label; "$@"); then
+	: >"$RUNNING"
+	(HOOK=$label; "$@") || ok=
+	# A tool the case left running would skew every later case.
+	read -r left <"$RUNNING"
+	if [ -n "$left" ] && alive "$left"; then
+		kill -KILL "$left"
+		echo "FAIL: [$CASE:$label] the case ended with $TOOL (pid $left) still running"
+		ok=
+	fi
+	if [ -n "$ok" ]; then
 		echo "@@IRONSCOPE CASE $CASE:$label PASS"
 	else
 		echo "@@IRONSCOPE CASE $CASE:$label FAIL"
@@ -256,6 +284,7 @@ run_case() {
 # run_hooks FUNC: run_case once per word of $HOOKS, passing the hook to FUNC.
 # The script's exit status says whether all of them passed.
 run_hooks() {
+	local hook
 	[ -n "$HOOKS" ] || { echo "FAIL: [$TOOL] HOOKS is empty"; exit 1; }
 	for hook in $HOOKS; do
 		run_case "$hook" "$1" "$hook" || :
@@ -266,6 +295,7 @@ run_hooks() {
 # expect_refused ARGS...: "$TOOL ARGS" must exit non-zero, promptly, saying
 # why on stderr (e.g. --attach with a hook kind the tool does not have).
 expect_refused() {
+	local rc
 	log "run (must refuse): $TOOL $*"
 	timeout 60 "$TOOL" "$@" >"$OUT" 2>"$ERR"
 	rc=$?

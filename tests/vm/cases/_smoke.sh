@@ -1,8 +1,6 @@
 # The VM itself: what every tool case relies on. Not a tool (the leading
-# underscore keeps it first and out of --list matching).
+# underscore sorts it first and matches no tool name).
 . /vmtest/lib.sh
-
-HOOKS="env"
 
 smoke() {
 	[ -r /sys/kernel/btf/vmlinux ] || fail "no /sys/kernel/btf/vmlinux"
@@ -21,4 +19,4 @@ smoke() {
 	fi
 }
 
-run_hooks smoke
+run_case env smoke

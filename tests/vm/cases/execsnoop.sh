@@ -16,7 +16,7 @@ check() {
 	# A path that does not exist: ret is -ENOENT, argv comes from the caller.
 	bad=$(vmt-exec /mnt/vmt-missing vmt-missing x y)
 	badpid=$(pid_of "$bad")
-	[ -n "$pid" ] && [ -n "$badpid" ] || fail "helpers printed no pid: $ok / $bad"
+	{ [ -n "$pid" ] && [ -n "$badpid" ]; } || fail "helpers printed no pid: $ok / $bad"
 
 	tool_stop
 
