@@ -11,24 +11,26 @@ IMPLS = ("ours", "c", "bt")
 IMPL_LABEL = {"ours": "ironscope", "c": "libbpf-tools", "bt": "bpftrace"}
 
 # tool -> (workload of the overhead and cost measurements, marked event kind
-# for startup/latency/capture or None for summary tools).
+# for startup/latency/capture or None for summary tools). Tools not built
+# yet are skipped.
 CATALOGUE = {
     "execsnoop": ("exec", "exec"),
     "opensnoop": ("open", "open"),
     "biolatency": ("bio", None),
     "runqlat": ("wake", None),
-    # Overhead and cost only, with --tools, once they exist.
+    "syscount": ("read", None),
+    "tcpconnect": ("connect", None),
+    # With --tools only.
     "biosnoop": ("bio", None),
     "bitesize": ("bio", None),
     "runqslower": ("wake", None),
-    "tcpconnect": ("connect", None),
+    "tcpaccept": ("connect", None),
     "tcplife": ("connect", None),
-    "tcpstates": ("connect", None),
-    "vfsstat": ("read", None),
     "filetop": ("read", None),
-    "syscount": ("read", None),
+    "fsslower": ("read", None),
+    "cachestat": ("read", None),
 }
-DEFAULT_TOOLS = ("execsnoop", "opensnoop", "biolatency", "runqlat")
+DEFAULT_TOOLS = ("execsnoop", "opensnoop", "biolatency", "runqlat", "syscount", "tcpconnect")
 
 
 @dataclass
