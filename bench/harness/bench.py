@@ -81,7 +81,9 @@ class Runner:
             for spec in self.specs:
                 if marked_only and not spec.marker:
                     continue
-                keys = (["base"] if with_base else []) + self.usable(spec)
+                keys = self.usable(spec)
+                if with_base and keys:
+                    keys = ["base"] + keys
                 for key in rotate(keys, r):
                     self.one(name, spec, key, fn)
 
