@@ -20,6 +20,7 @@ for a in "$@"; do
 	case "$a" in
 	--smoke) smoke=1 ;;
 	--out | --out=*) have_out=1 ;;
+	-h | --help) exec python3 bench/harness/bench.py --help ;;
 	esac
 done
 

@@ -191,19 +191,23 @@ def write_markdown(path, body, full_file):
 
 
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__)
     ap.add_argument("--smoke", action="store_true",
                     help="one short round of execsnoop only, to check the harness")
     ap.add_argument("--tools", default=",".join(tools.DEFAULT_TOOLS),
                     help=f"comma-separated (known: {', '.join(tools.CATALOGUE)})")
     ap.add_argument("--impls",
                     help="comma-separated subset of ours,c,bt (default all; --smoke: ours,c)")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--capture-rounds", type=int, default=3)
-    ap.add_argument("--bin-dir", required=True, help="where our tools are built")
-    ap.add_argument("--wl-dir", required=True, help="the built workload generators")
-    ap.add_argument("--out", required=True, help="markdown file to write")
-    ap.add_argument("--json", help="also write every sample here")
+    ap.add_argument("--rounds", type=int, default=5, help="overhead and startup rounds")
+    ap.add_argument("--capture-rounds", type=int, default=3,
+                    help="capture, file latency and BPF cost rounds")
+    ap.add_argument("--bin-dir", required=True,
+                    help="where our tools are built (run.sh: $BENCH_BIN_DIR or the release dir)")
+    ap.add_argument("--wl-dir", required=True, help="the built workload generators (run.sh)")
+    ap.add_argument("--out", required=True,
+                    help="markdown file to write (run.sh: docs/BENCHMARKS.md)")
+    ap.add_argument("--json", help="also write every sample here "
+                    "(run.sh: target/bench/results.json)")
     ap.add_argument("--command", default="make bench", help="reproduce line for the report")
     return ap.parse_args()
 
