@@ -15,7 +15,7 @@ BUILD_PKGS := build-essential clang libelf-dev zlib1g-dev pkg-config
 TEST_PKGS  := bpftool qemu-system-x86 busybox-static cpio e2fsprogs xfsprogs \
               iproute2 iptables util-linux tmux file bash
 
-.PHONY: all build deps test-deps apt dist install run test unit lint vmtest vmlinux bench clean
+.PHONY: all build deps test-deps apt dist install run test unit lint vmtest vmlinux bench clean tables
 
 all: build
 
@@ -67,6 +67,10 @@ test: test-deps lint unit vmtest
 
 vmlinux: deps
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86/vmlinux.h
+
+# Regenerates the committed syscall and errno name tables from the kernel headers.
+tables:
+	sh tools/gen-tables.sh
 
 bench: build
 	bash bench/run.sh

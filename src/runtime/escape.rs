@@ -41,15 +41,25 @@ fn push_escaped_char(out: &mut String, c: char) {
 /// invalid UTF-8 bytes as `\n`, `\xNN`.
 pub fn printable(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
+    push_printable(&mut out, bytes);
+    out
+}
+
+/// `printable`, appended to `out` without a new allocation (for tools that
+/// format many rows a second); plain ASCII is copied as is.
+pub fn push_printable(out: &mut String, bytes: &[u8]) {
+    if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            push_escaped_char(&mut out, c);
+            push_escaped_char(out, c);
         }
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
     }
-    out
 }
 
 /// For JSON strings: the text as is where it is UTF-8 (serde_json escapes
@@ -68,6 +78,22 @@ pub fn json_text(bytes: &[u8]) -> String {
             out
         }
     }
+}
+
+/// `bytes` as a JSON string (quotes included) appended to `out`, with
+/// json_text's rules; plain ASCII is copied as is (for tools writing many
+/// JSON lines a second without building a serde_json::Value each).
+pub fn push_json_str(out: &mut String, bytes: &[u8]) {
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        out.push('"');
+        return;
+    }
+    out.push_str(&serde_json::Value::String(json_text(bytes)).to_string());
 }
 
 /// bcc's `-q`: the argument in double quotes, with `"` and `\` escaped.
@@ -111,5 +137,16 @@ mod tests {
         assert!(!line.bytes().any(|b| b < 0x20));
         let back: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(back["s"], "\x1b]0;x\x07\\xff");
+        for raw in [
+            &b"plain/path"[..],
+            b"q\"uote\\",
+            b"\x1b]0;x\x07\xff",
+            "h\u{e9}".as_bytes(),
+        ] {
+            let mut s = String::new();
+            push_json_str(&mut s, raw);
+            let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+            assert_eq!(back, serde_json::Value::String(json_text(raw)), "{s}");
+        }
     }
 }

@@ -4,15 +4,21 @@
 //! load, attach) -> `Ctx::run_ring` or `Ctx::run_interval` -> exit.
 
 pub mod attach;
+pub mod blk;
 pub mod cli;
 pub mod ctx;
+pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod events;
 pub mod hist;
 pub mod kernel;
+pub mod maps;
+pub mod missed;
 pub mod output;
 pub mod record;
+pub mod summary;
+pub mod syscalls;
 pub mod users;
 
 pub use ctx::Ctx;

@@ -2,6 +2,8 @@
 //! workload, stop the tool, and read its rows or JSON lines.
 #![allow(dead_code)]
 
+pub mod loopdev;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;

@@ -35,7 +35,10 @@ static __always_inline void emit_count_drop(void)
 
 static __always_inline __u64 emit_wakeup_flags(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RINGBUF_BYTES / 4 ?
+	/* The ring's real size: user space may resize it before load (-b). */
+	__u64 quarter = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4;
+
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= quarter ?
 		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
