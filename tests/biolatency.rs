@@ -54,6 +54,43 @@ fn counts_sum_to_requests() {
     assert_no_bpf_left(&f);
 }
 
+/// Without an issuer filter or -Q only the issue and completion hooks run:
+/// every request on the disk is still counted.
+#[test]
+fn issue_only_plan_counts_every_request() {
+    let dev = LoopDev::new("biolat-issue", 8, true);
+    let t = start(
+        "biolatency",
+        &["--json", "--verbose", "-d", &dev.name, "-D", "-F"],
+    );
+    dd_direct(&dev.path, true, 4096, 6, 0);
+    dd_direct(&dev.path, false, 4096, 5, 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let f = t.stop();
+    assert!(f.status.success(), "{}", f.stderr);
+    assert!(
+        f.stderr
+            .contains("using tracepoint: tp_btf block_rq_issue, block_rq_complete"),
+        "{}",
+        f.stderr
+    );
+    let hists = f.json();
+    let by_op = |op: &str| -> u64 {
+        hists
+            .iter()
+            .filter(|h| h["disk"] == dev.name)
+            .filter(|h| h["flags"].as_str().unwrap().rsplit('-').next() == Some(op))
+            .map(|h| {
+                assert_eq!(total(h), h["count"].as_u64().unwrap(), "{h}");
+                total(h)
+            })
+            .sum()
+    };
+    // Nothing else writes to a fresh loop device; udev may read it too.
+    assert_eq!(by_op("Write"), 6, "{:?}", f.stdout);
+    assert!(by_op("Read") >= 5, "{:?}", f.stdout);
+}
+
 #[test]
 fn interval_count_and_table() {
     let dev = LoopDev::new("biolat-table", 8, true);
