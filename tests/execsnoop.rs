@@ -343,6 +343,28 @@ fn closed_pipe_exits_quietly() {
     );
 }
 
+/// An idle tool whose reader went away ends at once, without waiting for an
+/// event to write.
+#[test]
+fn closed_pipe_while_idle() {
+    let started = std::time::Instant::now();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("{} -u 65533 | head -1", bin("execsnoop").display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("pipeline");
+    assert!(out.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
 #[test]
 fn bad_input() {
     assert_one_line_error("execsnoop", &["--uid", "abc"], 2, "--uid");

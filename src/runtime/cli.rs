@@ -72,10 +72,17 @@ fn matches<A: CommandFactory>(
     inv: &Invocation,
     shorts: &[(&str, char)],
 ) -> anyhow::Result<ArgMatches> {
-    let mut cmd = A::command()
+    let cmd = A::command();
+    // A negative number as a value reads better in errors ("-5 is not a valid
+    // process id"), but it would swallow digit flags such as bcc's -4/-6 as
+    // positional values.
+    let digit_flags = cmd
+        .get_arguments()
+        .any(|a| a.get_short().is_some_and(|c| c.is_ascii_digit()));
+    let mut cmd = cmd
         .name(inv.called_as.clone())
         .bin_name(inv.called_as.clone())
-        .allow_negative_numbers(true);
+        .allow_negative_numbers(!digit_flags);
     for (id, c) in shorts {
         cmd = cmd.mut_arg(*id, |a| a.short(*c));
     }

@@ -303,18 +303,13 @@ fn fill_cgroup_map(obj: &Object, fd: &OwnedFd) -> Result<()> {
         .context("cannot set the --cgroup filter")
 }
 
-/// The errno under a libbpf error, if any.
+/// The errno under a libbpf error, if any. libbpf-rs keeps the io::Error
+/// inside without exposing it, so its "(os error N)" text is the way in.
 fn errno_of(e: &libbpf_rs::Error) -> Option<i32> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if let Some(n) = io.raw_os_error() {
-                return Some(n);
-            }
-        }
-        cur = c.source();
-    }
-    None
+    let text = e.to_string();
+    let start = text.rfind("(os error ")? + "(os error ".len();
+    let end = start + text[start..].find(')')?;
+    text[start..end].parse().ok()
 }
 
 /// libbpf's error in our words; the errno that matters on this platform.
@@ -330,4 +325,23 @@ fn describe_bpf_error(step: &str, e: &libbpf_rs::Error) -> String {
         _ => format!("{e}"),
     };
     format!("{step} failed: {what}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bpf_errors_in_our_words() {
+        let e = libbpf_rs::Error::from_raw_os_error(libc::EPERM);
+        assert_eq!(errno_of(&e), Some(libc::EPERM));
+        assert_eq!(
+            describe_bpf_error("load", &e),
+            "load failed: the kernel refused it (EPERM)"
+        );
+        let e = libbpf_rs::Error::from_raw_os_error(libc::EACCES);
+        assert!(describe_bpf_error("load", &e).contains("verifier"));
+        let e = libbpf_rs::Error::from_raw_os_error(libc::ENOENT);
+        assert!(describe_bpf_error("attach", &e).contains("ENOENT"));
+    }
 }

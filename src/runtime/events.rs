@@ -50,6 +50,9 @@ impl Ctx {
                 }
             }
             self.out().flush()?;
+            if let Err(e) = self.out().check_reader() {
+                break Err(e);
+            }
             if Instant::now() >= next_report {
                 self.report_lost(obj, false);
                 next_report = Instant::now() + LOST_REPORT;
@@ -85,6 +88,7 @@ impl Ctx {
                 if wake.is_some_and(|w| Instant::now() >= w) {
                     break;
                 }
+                self.out().check_reader()?;
                 std::thread::sleep(POLL);
             }
             let stopping = self.stop_requested();

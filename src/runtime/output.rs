@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, LineWriter, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -61,6 +61,26 @@ impl Output {
 
     pub fn flush(&mut self) -> Result<()> {
         self.w().flush()?;
+        Ok(())
+    }
+
+    /// A closed pipe as an error before any write fails: `tool | head -1`
+    /// ends as soon as head does, even when no event comes.
+    pub fn check_reader(&self) -> Result<()> {
+        let fd = match &self.sink {
+            Sink::Line(w) => w.get_ref().as_raw_fd(),
+            Sink::Block(w) => w.get_ref().as_raw_fd(),
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+        if n > 0 && pfd.revents & libc::POLLERR != 0 {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe).into());
+        }
         Ok(())
     }
 }

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod loopdev;
+pub mod loopfs;
+pub mod net;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
@@ -20,6 +22,13 @@ pub fn bin(tool: &str) -> PathBuf {
     let p = dir.join(tool);
     assert!(p.exists(), "{} is not built", p.display());
     p
+}
+
+/// The calling thread's id: a test that does its workload on its own thread
+/// filters the tool with `--tid` and sees nothing of parallel tests.
+pub fn gettid() -> u32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as u32 }
 }
 
 /// Host tests load BPF: they must run as root; failing loudly beats a

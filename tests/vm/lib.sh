@@ -240,6 +240,11 @@ pid_of() {
 	echo "$1" | sed -n 's/^\(.* \)\{0,1\}pid=\([0-9][0-9]*\).*/\2/p' | head -n 1
 }
 
+# cport_of OUTPUT: the client port vmt-tcp/vmt-net printed as "cport=P".
+cport_of() {
+	echo "$1" | sed -n 's/.*cport=\([0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
 # ppid_of OUTPUT: the M of the first "ppid=M".
 ppid_of() {
 	echo "$1" | sed -n 's/.*ppid=\([0-9][0-9]*\).*/\1/p' | head -n 1
