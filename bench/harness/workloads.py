@@ -31,10 +31,12 @@ class Workloads:
         self.loopdev = None
 
     def ensure_loopdev(self):
-        """A 64 MiB loop device over a file in the scratch directory."""
+        """A 64 MiB loop device over a file in memory (/dev/shm when there),
+        so its I/O is the block layer's and the loop driver's, not a disk's."""
         if self.loopdev:
             return self.loopdev
-        self._img = os.path.join(self.scratch, "bio.img")
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") else self.scratch
+        self._img = os.path.join(shm, f"ibench-{os.getpid()}-bio.img")
         with open(self._img, "wb") as f:
             f.truncate(64 << 20)
         self.loopdev = subprocess.run(
@@ -47,6 +49,8 @@ class Workloads:
         if self.loopdev:
             subprocess.run(["losetup", "-d", self.loopdev], check=False)
             self.loopdev = None
+        if self._img and os.path.exists(self._img):
+            os.unlink(self._img)
 
     def argv(self, name, secs=None, count=None):
         limit = ["-t", str(secs)] if count is None else ["-n", str(count)]
