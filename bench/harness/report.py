@@ -24,9 +24,8 @@ def spread(xs, fmt):
     """median (min..max)"""
     if not xs:
         return "-"
-    if len(xs) == 1:
-        return fmt(xs[0])
-    return f"{fmt(med(xs))} ({fmt(min(xs))}..{fmt(max(xs))})"
+    lo, mid, hi = fmt(min(xs)), fmt(med(xs)), fmt(max(xs))
+    return mid if lo == hi else f"{mid} ({lo}..{hi})"
 
 
 def esc(s):
