@@ -17,6 +17,20 @@ fn total(h: &Value) -> u64 {
         .sum()
 }
 
+/// Requests counted in `disk`'s histograms whose flags end in `op` (e.g.
+/// "Write"); each histogram's count must agree with its buckets.
+fn counted(hists: &[Value], disk: &str, op: &str) -> u64 {
+    hists
+        .iter()
+        .filter(|h| h["disk"] == disk)
+        .filter(|h| h["flags"].as_str().unwrap().rsplit('-').next() == Some(op))
+        .map(|h| {
+            assert_eq!(total(h), h["count"].as_u64().unwrap(), "{h}");
+            total(h)
+        })
+        .sum()
+}
+
 #[test]
 fn counts_sum_to_requests() {
     let dev = LoopDev::new("biolat-sum", 8, true);
@@ -38,18 +52,8 @@ fn counts_sum_to_requests() {
         "{:?}",
         f.stdout
     );
-    let by_op = |op: &str| -> u64 {
-        hists
-            .iter()
-            .filter(|h| h["flags"].as_str().unwrap().rsplit('-').next() == Some(op))
-            .map(|h| {
-                assert_eq!(total(h), h["count"].as_u64().unwrap(), "{h}");
-                total(h)
-            })
-            .sum()
-    };
-    assert_eq!(by_op("Write"), 7, "{:?}", f.stdout);
-    assert_eq!(by_op("Read"), 4, "{:?}", f.stdout);
+    assert_eq!(counted(&hists, &dev.name, "Write"), 7, "{:?}", f.stdout);
+    assert_eq!(counted(&hists, &dev.name, "Read"), 4, "{:?}", f.stdout);
     assert_eq!(hists.iter().map(total).sum::<u64>(), 11, "{:?}", f.stdout);
     assert_no_bpf_left(&f);
 }
@@ -75,20 +79,9 @@ fn issue_only_plan_counts_every_request() {
         f.stderr
     );
     let hists = f.json();
-    let by_op = |op: &str| -> u64 {
-        hists
-            .iter()
-            .filter(|h| h["disk"] == dev.name)
-            .filter(|h| h["flags"].as_str().unwrap().rsplit('-').next() == Some(op))
-            .map(|h| {
-                assert_eq!(total(h), h["count"].as_u64().unwrap(), "{h}");
-                total(h)
-            })
-            .sum()
-    };
     // Nothing else writes to a fresh loop device; udev may read it too.
-    assert_eq!(by_op("Write"), 6, "{:?}", f.stdout);
-    assert!(by_op("Read") >= 5, "{:?}", f.stdout);
+    assert_eq!(counted(&hists, &dev.name, "Write"), 6, "{:?}", f.stdout);
+    assert!(counted(&hists, &dev.name, "Read") >= 5, "{:?}", f.stdout);
 }
 
 #[test]
