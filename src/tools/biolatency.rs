@@ -136,7 +136,7 @@ fn to_json(a: &Args, h: &Hist) -> Value {
 /// sight: the issue hook alone starts the clock, one program per I/O less.
 const PLAN_FROM_ISSUE: &[Alt] = &[Alt {
     label: "tp_btf block_rq_issue, block_rq_complete",
-    progs: &["lat_rq_issue", "blk_rq_complete"],
+    progs: &["lat_rq_issue", "lat_rq_complete"],
 }];
 
 fn run(inv: &Invocation) -> Result<()> {
@@ -145,12 +145,18 @@ fn run(inv: &Invocation) -> Result<()> {
     let ctx = Ctx::new(&inv.called_as, &args.common)?;
     let f = ctx.filter();
     let issuer_filter = f.pid != 0 || f.tid != 0 || f.uid != u32::MAX || f.cgroup || f.comm_set;
-    let plan = if args.queued || issuer_filter {
-        blk::PLAN
-    } else {
-        PLAN_FROM_ISSUE
-    };
+    let from_issue = !(args.queued || issuer_filter);
+    let plan = if from_issue { PLAN_FROM_ISSUE } else { blk::PLAN };
     let (skel, _alt) = ctx.load::<BiolatencySkelBuilder>(plan, |open, _alt| {
+        // The request table the plan does not use: one entry, not 16384.
+        let unused = if from_issue {
+            &mut open.maps.blk_inflight
+        } else {
+            &mut open.maps.issued
+        };
+        unused
+            .set_max_entries(1)
+            .context("cannot size biolatency's maps")?;
         let ro = open
             .maps
             .rodata_data
@@ -162,6 +168,7 @@ fn run(inv: &Invocation) -> Result<()> {
         ro.per_flags = args.flags;
         ro.queued = args.queued;
         ro.milliseconds = args.milliseconds;
+        ro.want_total = args.extension || args.common.json;
         Ok(())
     })?;
 
