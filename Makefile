@@ -70,7 +70,7 @@ vmlinux: deps
 
 # Regenerates the committed syscall and errno name tables from the kernel headers.
 tables:
-	sh tools/gen-tables.sh
+	sh src/runtime/gen-tables.sh
 
 bench: build
 	bash bench/run.sh

@@ -147,7 +147,12 @@ fn failed_only() {
         "-x showed a successful open"
     );
     assert!(
-        f.stdout.iter().skip(1).all(|l| cols(l)[2] == "-1"),
+        // FD is the first number after PID and COMM (a comm may hold spaces).
+        f.stdout.iter().skip(1).all(|l| cols(l)
+            .windows(2)
+            .skip(1)
+            .find(|w| w[0].parse::<i64>().is_ok() && w[1].parse::<u32>().is_ok())
+            .is_some_and(|w| w[0] == "-1")),
         "{:?}",
         f.stdout
     );
@@ -256,8 +261,21 @@ fn flag_filter_and_extended_column() {
         "-f O_CREAT showed an open without it"
     );
     // Every row shown has O_CREAT (0100) set.
+    // A comm may hold spaces ("lto cgu.03"), so find FD ERR FLAGS as the
+    // first run of two numbers and eight octal digits.
     for l in f.stdout.iter().skip(1) {
-        let flags = u32::from_str_radix(cols(l)[4], 8).unwrap();
+        let c = cols(l);
+        let flags = c
+            .windows(3)
+            .skip(1)
+            .find(|w| {
+                w[0].parse::<i64>().is_ok()
+                    && w[1].parse::<u32>().is_ok()
+                    && w[2].len() == 8
+                    && w[2].bytes().all(|b| (b'0'..=b'7').contains(&b))
+            })
+            .map(|w| u32::from_str_radix(w[2], 8).unwrap())
+            .unwrap_or_else(|| panic!("no FD ERR FLAGS in {l}"));
         assert_ne!(flags & 0o100, 0, "{l}");
     }
     let _ = std::fs::remove_file(&created);

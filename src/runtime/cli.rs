@@ -107,7 +107,19 @@ fn clap_usage(e: &clap::Error) -> anyhow::Error {
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("bad arguments");
-    let first = first.trim_start_matches("error: ").trim();
+    let mut first = first.trim_start_matches("error: ").trim().to_string();
+    // "the following required arguments were not provided:" lists them on
+    // the lines after it.
+    if first.ends_with(':') {
+        let more: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.contains(first.as_str()))
+            .skip(1)
+            .map(str::trim)
+            .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+            .collect();
+        first = format!("{first} {}", more.join(" "));
+    }
     usage(format!("{first} (try --help)"))
 }
 

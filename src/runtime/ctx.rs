@@ -64,6 +64,7 @@ pub struct Ctx {
     deadline: Option<Instant>,
     hook: Cell<Option<Hook>>,
     pub(crate) lost_reported: Cell<u64>,
+    ready_held: Cell<bool>,
 }
 
 fn print_libbpf(level: PrintLevel, msg: String) {
@@ -107,6 +108,7 @@ impl Ctx {
             deadline: common.duration.map(|d| Instant::now() + d),
             hook: Cell::new(None),
             lost_reported: Cell::new(0),
+            ready_held: Cell::new(false),
         })
     }
 
@@ -224,9 +226,8 @@ impl Ctx {
             }
             self.verbose(format!("using {hook}: {}", alt.label));
             self.hook.set(Some(hook));
-            // Tests and scripts wait for this line instead of sleeping.
-            if std::env::var_os("IRONSCOPE_READY").is_some() {
-                eprintln!("{}: ready", self.tool);
+            if !self.ready_held.get() {
+                self.ready();
             }
             return Ok((skel, *alt));
         }
@@ -253,6 +254,21 @@ impl Ctx {
                 " (--verbose shows libbpf's log)"
             }
         )
+    }
+
+    /// For tools that attach programs themselves after `load` (uprobes,
+    /// perf events, many targets): `load` then does not announce readiness,
+    /// and the tool calls `ready` once everything is attached.
+    pub fn hold_ready(&self) {
+        self.ready_held.set(true);
+    }
+
+    /// Announce that tracing has begun.
+    pub fn ready(&self) {
+        // Tests and scripts wait for this line instead of sleeping.
+        if std::env::var_os("IRONSCOPE_READY").is_some() {
+            eprintln!("{}: ready", self.tool);
+        }
     }
 
     pub fn stop_requested(&self) -> bool {

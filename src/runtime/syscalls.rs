@@ -1,5 +1,5 @@
 //! Syscall numbers and names for the architecture we are built for, from
-//! the table tools/gen-tables.sh generates out of the kernel UAPI headers
+//! the table src/runtime/gen-tables.sh generates out of the kernel UAPI headers
 //! (`make tables`). Numbers the table does not know (a kernel newer than
 //! the headers) have no name; callers show them as numbers.
 

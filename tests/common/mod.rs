@@ -338,3 +338,33 @@ pub fn assert_one_line_error(tool: &str, args: &[&str], code: i32, needle: &str)
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Compile a C test program once per test binary run (tests run in
+/// parallel and share it); `name` must be unique within the test file.
+/// Lands under cargo's target tmp dir, not /tmp.
+pub fn build_c(name: &str, source: &str, cflags: &[&str]) -> PathBuf {
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap();
+    if let Some((_, p)) = built.iter().find(|(n, _)| n == name) {
+        return p.clone();
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create build dir");
+    let src = dir.join(format!("{name}.c"));
+    let bin = dir.join(name);
+    std::fs::write(&src, source).expect("write C source");
+    let out = Command::new("gcc")
+        .args(cflags)
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("run gcc (apt-get install gcc)");
+    assert!(
+        out.status.success(),
+        "gcc {name}.c failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    built.push((name.to_string(), bin.clone()));
+    bin
+}

@@ -250,6 +250,33 @@ ppid_of() {
 	echo "$1" | sed -n 's/.*ppid=\([0-9][0-9]*\).*/\1/p' | head -n 1
 }
 
+# helper_bg FILE CMD [ARG...]: run a helper that prints "pid=N" first in
+# the background, its output in FILE, and wait (bounded, builtins only) for
+# that line. Sets HELPER_PID (the N) and HELPER_BG (the job, for wait/kill).
+helper_bg() {
+	hb_file=$1
+	shift
+	# Emptied first, so the wait cannot read a previous run's pid.
+	: >"$hb_file"
+	"$@" >"$hb_file" 2>&1 &
+	HELPER_BG=$!
+	HELPER_PID=
+	hb_i=0
+	while :; do
+		hb_line=
+		read -r hb_line <"$hb_file" 2>/dev/null
+		case $hb_line in pid=*)
+			HELPER_PID=${hb_line#pid=}
+			HELPER_PID=${HELPER_PID%% *}
+			return 0
+			;;
+		esac
+		[ "$hb_i" -lt 100 ] || fail "$1 printed no pid: $hb_line"
+		nap 0.1
+		hb_i=$((hb_i + 1))
+	done
+}
+
 # Was LABEL (a hook, or a case name) selected by VMTEST_CASES?
 selected() {
 	local w

@@ -1,0 +1,3 @@
+fn main() {
+    ironscope::runtime::tool_main("profile")
+}
