@@ -10,5 +10,5 @@ struct biolatency_key {
 struct biolatency_hist {
 	__u64 slots[HIST_SLOTS];
 	__u64 total;		/* sum of the latencies, in the histogram's unit */
-	__u64 count;
+	__u64 count;		/* unused: the sum of the slots */
 };

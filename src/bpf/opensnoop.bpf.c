@@ -188,13 +188,16 @@ static __always_inline bool relative(struct opensnoop_event *e)
 	return e->path_len > 1 && e->buf[0] != '/';
 }
 
-/* The result is known: -x, time, -F, then the ring. */
-static __always_inline void finish(struct opensnoop_event *e, long ret)
+/* The result is known: -x, time, -F, then the ring. `full` is constant in
+ * each program: only the -F exit programs carry the directory walk, whose
+ * dozen kernel types would otherwise cost every start-up ~20 ms of CO-RE
+ * relocation for an option rarely given. */
+static __always_inline void finish(struct opensnoop_event *e, long ret, bool full)
 {
 	e->ret = ret;
 	if (want_ts)
 		e->ts_ns = bpf_ktime_get_ns();
-	if (full_path && relative(e)) {
+	if (full && full_path && relative(e)) {
 		__u32 zero = 0;
 		__u64 len = bounded_path_len(e);
 		struct full_record *f = bpf_map_lookup_elem(&scratch, &zero);
@@ -231,7 +234,7 @@ static __always_inline int on_enter(__u16 nr, int dirfd, const char *upath, __u3
 	return 0;
 }
 
-static __always_inline int on_exit(long ret)
+static __always_inline int on_exit(long ret, bool full)
 {
 	struct stash *s = bpf_task_storage_get(&stash, bpf_get_current_task_btf(), 0, 0);
 
@@ -243,7 +246,7 @@ static __always_inline int on_exit(long ret)
 	/* The kernel has read the path by now, so its page is present. */
 	if (s->upath)
 		read_path(&s->ev, (const char *)s->upath);
-	finish(&s->ev, ret);
+	finish(&s->ev, ret, full);
 	return 0;
 }
 
@@ -280,25 +283,50 @@ int tp_enter_creat(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_open")
 int tp_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret);
+	return on_exit(ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tp_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret);
+	return on_exit(ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int tp_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret);
+	return on_exit(ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int tp_exit_creat(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret);
+	return on_exit(ctx->ret, false);
+}
+
+/* The same with -F. */
+SEC("tracepoint/syscalls/sys_exit_open")
+int tp_exit_open_full(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int tp_exit_openat_full(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int tp_exit_openat2_full(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int tp_exit_creat_full(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret, true);
 }
 
 /* One program for all four calls, where fexit works: the syscall number

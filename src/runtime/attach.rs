@@ -104,8 +104,13 @@ pub fn mode_allows(mode: AttachMode, hook: Hook) -> bool {
 pub fn missing(kernel: &Kernel, sections: &[String]) -> Option<String> {
     for s in sections {
         match classify(s).1 {
-            Need::Function(f) if !f.is_empty() && !kernel.is_traceable(&f) => {
-                return Some(format!("kernel function {f} is not traceable"));
+            Need::Function(f) if !f.is_empty() => {
+                if !kernel.is_traceable(&f) {
+                    return Some(format!("kernel function {f} is not traceable"));
+                }
+                if let Some(why) = kernel.fentry_refused(&f) {
+                    return Some(why);
+                }
             }
             Need::Kprobe(f) => {
                 if !kernel.has_kprobes() {

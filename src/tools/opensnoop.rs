@@ -102,6 +102,24 @@ const PLAN: &[Alt] = &[
     },
 ];
 
+/// With -F: the exit programs that also walk the directory names.
+const PLAN_FULL: &[Alt] = &[
+    PLAN[0],
+    Alt {
+        label: "syscalls:sys_{enter,exit}_{open,openat,openat2,creat} tracepoints",
+        progs: &[
+            "tp_enter_open",
+            "tp_enter_openat",
+            "tp_enter_openat2",
+            "tp_enter_creat",
+            "tp_exit_open_full",
+            "tp_exit_openat_full",
+            "tp_exit_openat2_full",
+            "tp_exit_creat_full",
+        ],
+    },
+];
+
 const STATUS_PATH_CUT: u8 = 1;
 const STATUS_DIRS: u8 = 2;
 const STATUS_DIRS_CUT: u8 = 4;
@@ -464,7 +482,8 @@ fn run(inv: &Invocation) -> Result<()> {
     )?;
     check_args(&args)?;
     let ctx = Ctx::new(&inv.called_as, &args.common)?;
-    let (skel, _alt) = ctx.load::<OpensnoopSkelBuilder>(PLAN, |open, _alt| {
+    let plan = if args.full_path { PLAN_FULL } else { PLAN };
+    let (skel, _alt) = ctx.load::<OpensnoopSkelBuilder>(plan, |open, _alt| {
         if let Some(pages) = args.buffer_pages {
             open.maps
                 .events
