@@ -112,8 +112,32 @@ pub struct Child {
 
 static ZEROS: [u8; 65536] = [0; 65536];
 
-/// Fork; the child runs `body(report_fd)` and exits with its result.
-pub fn fork_child(body: impl FnOnce(RawFd) -> i32) -> Child {
+/// In a forked child: close every descriptor above stderr except `keep`.
+/// Tests run on parallel threads, so a fork copies other tests' sockets; a
+/// copy held open here would move their close (and tcplife's event) into
+/// this child. close_range allocates nothing, which is all a child of a
+/// threaded process may rely on.
+fn close_all_but(keep: &mut [RawFd]) {
+    keep.sort_unstable();
+    let mut from = 3u32;
+    for &fd in keep.iter() {
+        let fd = fd as u32;
+        if fd > from {
+            // SAFETY: a raw system call on descriptor numbers only.
+            unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0u32) };
+        }
+        from = from.max(fd + 1);
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, from, u32::MAX, 0u32) };
+}
+
+/// Fork; the child keeps only stdio, `keep` and its report pipe, runs
+/// `body(report_fd)` and exits with its result.
+pub fn fork_child(keep: &[RawFd], body: impl FnOnce(RawFd) -> i32) -> Child {
+    let mut kept = [0 as RawFd; 8];
+    assert!(keep.len() < kept.len(), "too many descriptors to keep");
+    kept[..keep.len()].copy_from_slice(keep);
     let mut fds = [0 as RawFd; 2];
     // SAFETY: pipe2 fills two descriptors.
     assert_eq!(
@@ -127,6 +151,8 @@ pub fn fork_child(body: impl FnOnce(RawFd) -> i32) -> Child {
     if pid == 0 {
         // SAFETY: closing our copy of the read end.
         unsafe { libc::close(fds[0]) };
+        kept[keep.len()] = fds[1];
+        close_all_but(&mut kept[..=keep.len()]);
         let rc = body(fds[1]);
         // SAFETY: leave without running the parent's atexit handlers.
         unsafe { libc::_exit(rc) };
@@ -209,7 +235,7 @@ pub fn spawn_client(c: Client) -> Child {
     } else {
         libc::AF_INET6
     };
-    fork_child(move |out| {
+    fork_child(&[], move |out| {
         if c.cgroup_procs.is_some_and(|p| !join_cgroup(p)) {
             return 9;
         }
@@ -287,7 +313,7 @@ pub fn connect(dest: SocketAddr) -> TcpStream {
 /// on success.
 pub fn spawn_acceptor(l: &TcpListener, comm: Option<&'static [u8]>, plain: bool) -> Child {
     let lfd = l.as_raw_fd();
-    fork_child(move |out| {
+    fork_child(&[lfd], move |out| {
         if !set_identity(comm, None) {
             return 10;
         }
