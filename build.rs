@@ -76,6 +76,8 @@ fn main() {
         let skel = out.join(format!("{name}.skel.rs"));
         SkeletonBuilder::new()
             .source(&src)
+            // Kept next to the skeleton: tests/hardening inspects the objects.
+            .obj(out.join(format!("{name}.bpf.o")))
             .clang_args([
                 "-Wall".to_string(),
                 "-Wno-unused-function".to_string(),
@@ -99,6 +101,7 @@ fn main() {
     // exporting `pub const TOOL: crate::tools::Tool`.
     let mut reg = String::new();
     let mut names = Vec::new();
+    let mut fuzz = Vec::new();
     for src in sorted_entries(&root.join("src/tools"), ".rs") {
         let name = src
             .file_stem()
@@ -109,6 +112,11 @@ fn main() {
             continue;
         }
         println!("cargo:rerun-if-changed={}", src.display());
+        let text =
+            fs::read_to_string(&src).unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+        if text.contains("pub fn fuzz_record(") {
+            fuzz.push(name.clone());
+        }
         writeln!(
             reg,
             "#[path = {:?}]\npub mod {name};",
@@ -124,6 +132,20 @@ fn main() {
     .expect("write");
     for n in &names {
         writeln!(reg, "    &{n}::TOOL,").expect("write");
+    }
+    writeln!(reg, "];").expect("write");
+    // Tools exporting `pub fn fuzz_record(&[u8]) -> Vec<String>` (decode one
+    // record, render its row and JSON line), which tests/hardening fuzzes.
+    writeln!(
+        reg,
+        "/// Decode one ring record and render its table and JSON lines.\n\
+         pub type FuzzRecord = fn(&[u8]) -> Vec<String>;\n\
+         /// Every tool's record decoder and formatters, for property tests.\n\
+         pub static FUZZ: &[(&str, FuzzRecord)] = &["
+    )
+    .expect("write");
+    for n in &fuzz {
+        writeln!(reg, "    ({n}::TOOL.name, {n}::fuzz_record),").expect("write");
     }
     writeln!(reg, "];").expect("write");
     fs::write(out.join("tools_registry.rs"), reg).expect("writing tools_registry.rs");

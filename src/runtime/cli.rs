@@ -86,6 +86,19 @@ fn matches<A: CommandFactory>(
     for (id, c) in shorts {
         cmd = cmd.mut_arg(*id, |a| a.short(*c));
     }
+    if digit_flags {
+        // An option's value cannot be a flag, so it may still be negative:
+        // `--pid -1` is then a bad pid, not an unexpected argument.
+        let options: Vec<clap::Id> = cmd
+            .get_arguments()
+            .filter(|a| !a.is_positional() && a.get_action().takes_values())
+            .map(|a| a.get_id().clone())
+            .collect();
+        for id in options {
+            cmd = cmd.mut_arg(id, |a| a.allow_negative_numbers(true));
+        }
+    }
+    check_unique_ids(&cmd)?;
     match cmd.try_get_matches_from(&inv.args) {
         Ok(m) => Ok(m),
         Err(e) => match e.kind() {
@@ -98,6 +111,19 @@ fn matches<A: CommandFactory>(
             _ => Err(clap_usage(&e)),
         },
     }
+}
+
+/// clap checks this in debug builds only: an argument sharing a common
+/// flag's id (a positional `duration` next to --duration) gets the other's
+/// values and error messages. A programming error, so not a usage error.
+fn check_unique_ids(cmd: &clap::Command) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for a in cmd.get_arguments() {
+        if !seen.insert(a.get_id().as_str()) {
+            anyhow::bail!("internal error: two arguments have the id '{}'", a.get_id());
+        }
+    }
+    Ok(())
 }
 
 /// clap's first line, without its "error: " and the help hint.

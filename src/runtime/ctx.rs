@@ -94,7 +94,7 @@ impl Ctx {
             None => None,
         };
         kernel::check_privileges()?;
-        kernel::check_btf(None)?;
+        kernel::check_btf(kernel::custom_btf().as_deref())?;
         let stop = Arc::new(AtomicBool::new(false));
         install_stop_handler(stop.clone())?;
         Ok(Ctx {
@@ -183,8 +183,7 @@ impl Ctx {
             // attempt, made once at start-up.
             let storage: &'static mut MaybeUninit<OpenObject> =
                 Box::leak(Box::new(MaybeUninit::uninit()));
-            let mut open = B::default()
-                .open(storage)
+            let mut open = open_skel(B::default(), storage)
                 .with_context(|| format!("cannot open {}'s BPF object", self.tool))?;
             let mut sections = Vec::new();
             for mut prog in open.open_object_mut().progs_mut() {
@@ -235,10 +234,10 @@ impl Ctx {
             kinds.sort();
             kinds.dedup();
             let have: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+            // The tool's name already starts the line.
             return Err(usage(
                 format!(
-                    "{} has no {:?} hook path (it has: {})",
-                    self.tool,
+                    "--attach {0:?}: no {0:?} hook path in this tool (it has: {1})",
                     mode,
                     have.join(", ")
                 )
@@ -283,6 +282,27 @@ impl Ctx {
     pub fn out(&self) -> RefMut<'_, Output> {
         self.out.borrow_mut()
     }
+}
+
+/// Open a skeleton, relocating against `IRONSCOPE_BTF` when it is set.
+fn open_skel<B: SkelBuilder<'static>>(
+    builder: B,
+    storage: &'static mut MaybeUninit<OpenObject>,
+) -> libbpf_rs::Result<B::Output> {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(path) = kernel::custom_btf() else {
+        return builder.open(storage);
+    };
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        libbpf_rs::Error::from(std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    })?;
+    let opts = libbpf_rs::libbpf_sys::bpf_object_open_opts {
+        sz: std::mem::size_of::<libbpf_rs::libbpf_sys::bpf_object_open_opts>() as _,
+        // libbpf copies the path while opening.
+        btf_custom_path: path.as_ptr(),
+        ..Default::default()
+    };
+    builder.open_opts(opts, storage)
 }
 
 pub fn find_map<'o>(obj: &'o Object, name: &str) -> Result<libbpf_rs::Map<'o>> {

@@ -93,7 +93,10 @@ pub fn push_json_str(out: &mut String, bytes: &[u8]) {
         out.push('"');
         return;
     }
-    out.push_str(&serde_json::Value::String(json_text(bytes)).to_string());
+    // As Output::json_line writes strings: DEL and C1 controls escaped too.
+    out.push_str(&crate::runtime::output::json_string(
+        &serde_json::Value::String(json_text(bytes)),
+    ));
 }
 
 /// bcc's `-q`: the argument in double quotes, with `"` and `\` escaped.

@@ -10,6 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use libbpf_rs::{MapCore, MapFlags, Object, RingBufferBuilder};
 
 use crate::runtime::ctx::{find_map, Ctx, POLL};
+use crate::runtime::error::is_broken_pipe;
 
 /// How often lost events are reported while running.
 const LOST_REPORT: Duration = Duration::from_secs(1);
@@ -64,6 +65,10 @@ impl Ctx {
             if let Some(e) = failed.borrow_mut().take() {
                 return Err(e);
             }
+        }
+        // A closed pipe ends the tool quietly.
+        if result.as_ref().is_err_and(is_broken_pipe) {
+            return result;
         }
         self.out().flush()?;
         self.report_lost(obj, true);

@@ -5,7 +5,7 @@
 use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::ffi::CString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
@@ -32,12 +32,34 @@ pub fn check_privileges() -> Result<()> {
     bail!("needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) to load BPF programs: run it as root, e.g. with sudo")
 }
 
-/// Kernel BTF is what CO-RE relocates against.
+/// `IRONSCOPE_BTF=PATH` points CO-RE relocation at a BTF file instead of the
+/// kernel's own (for kernels built without BTF, e.g. with a BTFHub file).
+/// libbpf still needs kernel BTF for fentry and tp_btf programs.
+pub const BTF_ENV: &str = "IRONSCOPE_BTF";
+
+/// The BTF file `IRONSCOPE_BTF` names, if set and not empty.
+pub fn custom_btf() -> Option<PathBuf> {
+    std::env::var_os(BTF_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Kernel BTF (or the custom file) is what CO-RE relocates against.
 pub fn check_btf(custom: Option<&Path>) -> Result<()> {
-    let path = custom.unwrap_or(Path::new(VMLINUX_BTF));
+    if let Some(path) = custom {
+        if let Err(e) = std::fs::metadata(path) {
+            bail!("no BTF file at {} ({BTF_ENV}): {e}", path.display());
+        }
+        if libbpf_rs::btf::Btf::from_path(path).is_err() {
+            bail!("{} ({BTF_ENV}) is not a readable BTF file", path.display());
+        }
+        return Ok(());
+    }
+    let path = Path::new(VMLINUX_BTF);
     if std::fs::metadata(path).is_err() {
         bail!(
-            "no kernel BTF at {}: this kernel was built without CONFIG_DEBUG_INFO_BTF, which ironscope needs",
+            "no kernel BTF at {}: this kernel was built without CONFIG_DEBUG_INFO_BTF, which ironscope needs \
+             (or set {BTF_ENV} to a BTF file for this kernel)",
             path.display()
         );
     }

@@ -54,7 +54,7 @@ impl Output {
     /// One JSON object as one line.
     pub fn json_line(&mut self, v: &serde_json::Value) -> Result<()> {
         let w = self.w();
-        serde_json::to_writer(&mut *w, v).map_err(io::Error::from)?;
+        write_json(&mut *w, v)?;
         w.write_all(b"\n")?;
         Ok(())
     }
@@ -83,6 +83,44 @@ impl Output {
         }
         Ok(())
     }
+}
+
+/// serde_json's compact output, except that DEL and the C1 controls
+/// (U+007F..U+009F, U+009B being CSI) are written as `\u` escapes as well:
+/// the same JSON once parsed, and a terminal showing the line never sees
+/// them raw (serde_json already escapes everything below U+0020).
+struct TerminalSafe;
+
+impl serde_json::ser::Formatter for TerminalSafe {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if ('\u{7f}'..='\u{9f}').contains(&c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                write!(w, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+fn write_json<W: Write>(w: W, v: &serde_json::Value) -> io::Result<()> {
+    use serde::Serialize;
+    let mut ser = serde_json::Serializer::with_formatter(w, TerminalSafe);
+    v.serialize(&mut ser).map_err(io::Error::from)
+}
+
+/// A JSON line exactly as `Output::json_line` writes it (without the newline).
+pub fn json_string(v: &serde_json::Value) -> String {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail, and the output is UTF-8.
+    let _ = write_json(&mut buf, v);
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// bcc's time columns: -T wall clock (HH:MM:SS), -t seconds since start.
@@ -115,5 +153,17 @@ impl Clock {
     /// Seconds since the tool started.
     pub fn elapsed(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_escapes_terminal_controls() {
+        let v = serde_json::json!({ "s": "a\u{1b}[1m\u{9b}2J\u{7f}é\"" });
+        let line = super::json_string(&v);
+        assert_eq!(line, r#"{"s":"a\u001b[1m\u009b2J\u007fé\""}"#);
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, v);
     }
 }

@@ -144,6 +144,19 @@ fn to_json(time: &str, l: &Line) -> serde_json::Value {
     })
 }
 
+/// Hardening hook (tests/hardening.rs): decode one ring record, however
+/// hostile, and render it every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let Some(l) = decode(data) else {
+        return Vec::new();
+    };
+    vec![
+        header(),
+        row("12:34:56", &l),
+        crate::runtime::output::json_string(&to_json("12:34:56", &l)),
+    ]
+}
+
 fn run(inv: &Invocation) -> Result<()> {
     let args: Args = cli::parse(inv, &[("pid", 'p'), ("verbose", 'v')])?;
     let ctx = Ctx::new(&inv.called_as, &args.common)?;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::runtime::blk::{self, Disks};
 use crate::runtime::cli::{self, Common};
-use crate::runtime::{escape, missed, record, Ctx};
+use crate::runtime::{escape, missed, output, record, Ctx};
 use crate::skel::biosnoop::{types, BiosnoopSkelBuilder};
 use crate::tools::{Invocation, Tool};
 use crate::{set_disk_filter, set_filter};
@@ -52,7 +52,9 @@ struct Args {
     #[arg(short = 'm', long = "min", value_name = "MIN_MS", value_parser = parse_ms)]
     min_ms: Option<f64>,
     /// Trace for this many seconds
-    #[arg(value_name = "DURATION", value_parser = cli::parse_duration)]
+    // Its own id: "duration" is the common --duration's, and sharing it
+    // made --duration's errors name this positional.
+    #[arg(id = "duration_pos", value_name = "DURATION", value_parser = cli::parse_duration)]
     duration: Option<std::time::Duration>,
     #[command(flatten)]
     common: Common,
@@ -139,6 +141,33 @@ fn to_json(a: &Args, ev: &Event) -> serde_json::Value {
     v
 }
 
+fn decode(data: &[u8], start_ns: u64, disks: &Disks) -> Option<Event> {
+    let e = record::read::<types::biosnoop_event>(data, std::mem::size_of::<types::biosnoop_event>())?;
+    Some(Event {
+        secs: e.ts_ns.saturating_sub(start_ns) as f64 / 1e9,
+        comm: escape::cchars(&e.comm),
+        disk: disks.name(e.dev),
+        e,
+    })
+}
+
+/// Hardening hook (tests/hardening.rs): decode one ring record, however
+/// hostile, and render it every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let Some(ev) = decode(data, 0, &Disks::default()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for flags in [&[][..], &["-Q"][..]] {
+        if let Ok(a) = Args::try_parse_from(std::iter::once("biosnoop").chain(flags.iter().copied())) {
+            out.push(header(&a));
+            out.push(row(&a, &ev));
+            out.push(output::json_string(&to_json(&a, &ev)));
+        }
+    }
+    out
+}
+
 fn run(inv: &Invocation) -> Result<()> {
     let mut args: Args = cli::parse(inv, &[("pid", 'p'), ("cgroup", 'c')])?;
     if args.duration.is_some() && args.common.duration.is_none() {
@@ -165,15 +194,8 @@ fn run(inv: &Invocation) -> Result<()> {
     }
     let disks = Disks::default();
     let result = ctx.run_ring(skel.object(), |data| {
-        let Some(e) = record::read::<types::biosnoop_event>(data, std::mem::size_of::<types::biosnoop_event>())
-        else {
+        let Some(ev) = decode(data, start_ns, &disks) else {
             return Ok(());
-        };
-        let ev = Event {
-            secs: e.ts_ns.saturating_sub(start_ns) as f64 / 1e9,
-            comm: escape::cchars(&e.comm),
-            disk: disks.name(e.dev),
-            e,
         };
         if ctx.common.json {
             ctx.out().json_line(&to_json(&args, &ev))

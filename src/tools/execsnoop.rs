@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
+use crate::runtime::output::{self, Clock};
 use crate::runtime::{escape, record};
 use crate::runtime::Ctx;
 use crate::set_filter;
@@ -159,13 +160,13 @@ fn header(a: &Args) -> String {
     h
 }
 
-fn row(ctx: &Ctx, a: &Args, e: &Exec) -> String {
+fn row(clock: &Clock, a: &Args, e: &Exec) -> String {
     let mut r = String::new();
     if a.time {
-        r.push_str(&format!("{:<9}", ctx.clock.hms()));
+        r.push_str(&format!("{:<9}", clock.hms()));
     }
     if a.timestamp {
-        r.push_str(&format!("{:<9.3}", ctx.clock.elapsed()));
+        r.push_str(&format!("{:<9.3}", clock.elapsed()));
     }
     if a.print_uid {
         r.push_str(&format!("{:<6} ", e.uid));
@@ -181,7 +182,7 @@ fn row(ctx: &Ctx, a: &Args, e: &Exec) -> String {
     r
 }
 
-fn to_json(ctx: &Ctx, a: &Args, e: &Exec) -> serde_json::Value {
+fn to_json(clock: &Clock, a: &Args, e: &Exec) -> serde_json::Value {
     let mut v = json!({
         "pid": e.pid,
         "ppid": e.ppid,
@@ -192,10 +193,10 @@ fn to_json(ctx: &Ctx, a: &Args, e: &Exec) -> serde_json::Value {
         "args_truncated": e.truncated,
     });
     if a.time {
-        v["time"] = json!(ctx.clock.hms());
+        v["time"] = json!(clock.hms());
     }
     if a.timestamp {
-        v["timestamp"] = json!((ctx.clock.elapsed() * 1000.0).round() / 1000.0);
+        v["timestamp"] = json!((clock.elapsed() * 1000.0).round() / 1000.0);
     }
     v
 }
@@ -245,13 +246,32 @@ fn run(inv: &Invocation) -> Result<()> {
             return Ok(());
         }
         if ctx.common.json {
-            let v = to_json(&ctx, &args, &e);
+            let v = to_json(&ctx.clock, &args, &e);
             ctx.out().json_line(&v)
         } else {
-            let r = row(&ctx, &args, &e);
+            let r = row(&ctx.clock, &args, &e);
             ctx.out().line(&r)
         }
     })
+}
+
+/// Hardening hook (tests/hardening.rs): decode one ring record, however
+/// hostile, and render it every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    static CLOCK: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
+    let clock = CLOCK.get_or_init(Clock::new);
+    let mut out = Vec::new();
+    for flags in [&["-T", "-t", "-U"][..], &["-q"][..]] {
+        let Ok(a) = Args::try_parse_from(std::iter::once("execsnoop").chain(flags.iter().copied())) else {
+            continue;
+        };
+        if let Some(e) = decode(data, a.max_args as usize) {
+            out.push(header(&a));
+            out.push(row(clock, &a, &e));
+            out.push(output::json_string(&to_json(clock, &a, &e)));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

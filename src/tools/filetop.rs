@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::runtime::attach::Alt;
 use crate::runtime::cli::{self, Common};
 use crate::runtime::ctx::find_map;
-use crate::runtime::{escape, hist, record, Ctx};
+use crate::runtime::{escape, hist, output, record, Ctx};
 use crate::set_filter;
 use crate::skel::filetop::{types, FiletopSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -138,26 +138,37 @@ fn drain(obj: &Object) -> Result<Vec<Row>> {
         else {
             continue;
         };
-        let Some(key) = record::read::<types::filetop_key>(&k, std::mem::size_of::<types::filetop_key>()) else {
-            continue;
-        };
-        let Some(v) = record::read::<types::filetop_value>(&val, std::mem::size_of::<types::filetop_value>())
-        else {
-            continue;
-        };
-        rows.push(Row {
-            tid: key.tid,
-            pid: v.pid,
-            comm: escape::cchars(&v.comm),
-            reads: v.reads,
-            writes: v.writes,
-            rbytes: v.rbytes,
-            wbytes: v.wbytes,
-            kind: (v.r#type as u8) as char,
-            file: escape::cchars(&v.name),
-        });
+        rows.extend(decode_entry(&k, &val));
     }
     Ok(rows)
+}
+
+fn decode_entry(k: &[u8], val: &[u8]) -> Option<Row> {
+    let key = record::read::<types::filetop_key>(k, std::mem::size_of::<types::filetop_key>())?;
+    let v = record::read::<types::filetop_value>(val, std::mem::size_of::<types::filetop_value>())?;
+    let kind = (v.r#type as u8) as char;
+    Some(Row {
+        tid: key.tid,
+        pid: v.pid,
+        comm: escape::cchars(&v.comm),
+        reads: v.reads,
+        writes: v.writes,
+        rbytes: v.rbytes,
+        wbytes: v.wbytes,
+        // R, S or O from the BPF side; anything else must not reach a terminal.
+        kind: if kind.is_ascii_graphic() { kind } else { '?' },
+        file: escape::cchars(&v.name),
+    })
+}
+
+/// Hardening hook (tests/hardening.rs): one map entry (key bytes, then
+/// value bytes), however hostile, rendered every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let k = std::mem::size_of::<types::filetop_key>().min(data.len());
+    let Some(r) = decode_entry(&data[..k], &data[k..]) else {
+        return Vec::new();
+    };
+    vec![header(), row(&r), output::json_string(&to_json("12:34:56", &r))]
 }
 
 fn sort_rows(rows: &mut [Row], by: SortBy) {

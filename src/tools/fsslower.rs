@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::runtime::cli::{self, Common};
 use crate::runtime::fsops::{self, Fs};
-use crate::runtime::{error::usage, escape, record, Ctx};
+use crate::runtime::{error::usage, escape, output, record, Ctx};
 use crate::set_filter;
 use crate::skel::fsslower::{types, FsslowerSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -159,6 +159,21 @@ fn to_json(time: &str, fs: &Fs, o: &Op) -> serde_json::Value {
         "end_ns": o.end_ns,
         "file": escape::json_text(&o.file),
     })
+}
+
+/// Hardening hook (tests/hardening.rs): decode one ring record, however
+/// hostile, and render it every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let (Some(o), Some(fs)) = (decode(data), fsops::find("ext4")) else {
+        return Vec::new();
+    };
+    vec![
+        header(),
+        row("12:34:56", &o),
+        CSV_HEADER.to_string(),
+        csv_row(&o),
+        output::json_string(&to_json("12:34:56", fs, &o)),
+    ]
 }
 
 fn threshold_ms(args: &Args) -> Result<f64> {

@@ -28,7 +28,7 @@ use crate::runtime::kernel;
 use crate::runtime::pattern::Matcher;
 use crate::runtime::syms::KernelSyms;
 use crate::runtime::uprobes;
-use crate::runtime::Ctx;
+use crate::runtime::{escape, Ctx};
 use crate::set_filter;
 use crate::skel::funccount::{FunccountSkel, FunccountSkelBuilder};
 use crate::tools::{Invocation, Tool};
@@ -413,7 +413,17 @@ fn header() -> String {
 }
 
 fn row(name: &str, count: u64) -> String {
+    // User function names come from whatever binary was named: never raw.
+    let name = escape::printable(name.as_bytes());
     format!("{name:<36} {count:>8}")
+}
+
+/// Hardening hook (tests/hardening.rs): a function name made of the hostile
+/// bytes, as a row and as the JSON line.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let name = String::from_utf8_lossy(data);
+    let json = serde_json::json!({ "func": name, "count": data.len() });
+    vec![header(), row(&name, data.len() as u64), crate::runtime::output::json_string(&json)]
 }
 
 /// Why kernel functions cannot be counted here, from what the plan tried.

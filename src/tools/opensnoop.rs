@@ -439,6 +439,28 @@ impl Printer<'_> {
     }
 }
 
+/// Hardening hook (tests/hardening.rs): decode one ring record, however
+/// hostile, and render it every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let Some(o) = decode(data) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for flags in [&["-T", "-U", "-e"][..], &["--tid", "1"][..]] {
+        let Ok(args) = Args::try_parse_from(std::iter::once("opensnoop").chain(flags.iter().copied())) else {
+            continue;
+        };
+        let p = Printer { args: &args, start_ns: 0 };
+        let mut r = String::new();
+        out.push(p.header());
+        p.row(&o, &mut r);
+        out.push(r.clone());
+        p.json(&o, &mut r);
+        out.push(r);
+    }
+    out
+}
+
 fn check_args(a: &Args) -> Result<()> {
     if let Some(n) = &a.name {
         if n.is_empty() || n.len() > 15 {

@@ -90,7 +90,8 @@ struct Args {
     #[arg(short = 'C', long = "cpu", value_name = "CPU")]
     cpu: Option<u32>,
     /// Duration of the trace, in seconds
-    #[arg(value_name = "DURATION", value_parser = cli::parse_duration)]
+    // Its own id: "duration" is the common --duration's (clap would mix them).
+    #[arg(id = "duration_pos", value_name = "DURATION", value_parser = cli::parse_duration)]
     duration: Option<Duration>,
     #[command(flatten)]
     common: Common,
@@ -201,7 +202,11 @@ struct Style {
 
 impl Style {
     fn name(&self, f: &Frame) -> String {
-        let n = f.name.as_deref().unwrap_or("[unknown]");
+        // User symbol names come from whatever binary ran: never raw.
+        let n = f
+            .name
+            .as_deref()
+            .map_or_else(|| "[unknown]".to_string(), |n| escape::printable(n.as_bytes()));
         if f.kernel && self.annotations {
             format!("{n}_[k]")
         } else {
@@ -274,6 +279,36 @@ fn to_json(s: &Sample, kframes: &[Frame], uframes: &[Frame]) -> Value {
         "kernel_stack_missed": s.kernel == Stack::Missed,
         "user_stack_missed": s.user == Stack::Missed,
     })
+}
+
+/// Hardening hook (tests/hardening.rs): a sample whose frame names, module
+/// and comm are the hostile bytes, rendered every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let (name, comm) = data.split_at(data.len() / 2);
+    let name = String::from_utf8_lossy(name).into_owned();
+    let frame = |kernel| Frame {
+        addr: 0x1000,
+        name: Some(name.clone()),
+        offset: 0x10,
+        module: Some(name.clone()),
+        kernel,
+    };
+    let s = Sample {
+        pid: 1,
+        comm: escape::cstr(&comm[..comm.len().min(16)]).to_vec(),
+        user: Stack::Frames(vec![0x1000]),
+        kernel: Stack::Frames(vec![0x1000]),
+        count: 1,
+    };
+    let (k, u) = (vec![frame(true)], vec![frame(false)]);
+    let mut out = Vec::new();
+    for (delimited, annotations) in [(true, true), (false, false)] {
+        let style = Style { delimited, annotations };
+        out.extend(stack_lines(&style, &s, &k, &u));
+        out.push(folded_line(&style, &s, &k, &u));
+    }
+    out.push(crate::runtime::output::json_string(&to_json(&s, &k, &u)));
+    out
 }
 
 fn banner(a: &Args, sampling: Sampling, duration: Option<Duration>) -> String {
@@ -366,8 +401,10 @@ fn report(ctx: &Ctx, a: &Args, obj: &libbpf_rs::Object) -> Result<()> {
     }
     ctx.out().flush()?;
     if missed > 0 {
+        // bcc's words, after the tool's name like every other message.
         eprintln!(
-            "WARNING: {missed} stack traces could not be displayed. Consider increasing --stack-storage-size."
+            "{}: WARNING: {missed} stack traces could not be displayed. Consider increasing --stack-storage-size.",
+            ctx.tool
         );
     }
     missed::report(ctx, obj, "samples of new stacks (see --stack-storage-size)");

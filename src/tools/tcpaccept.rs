@@ -82,6 +82,23 @@ fn decode(data: &[u8]) -> Option<ProcConn> {
     proc_conn!(ev)
 }
 
+/// Hardening hook (tests/hardening.rs): decode one ring record, however
+/// hostile, and render it every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let Some(c) = decode(data) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for flags in [&["-T", "-t"][..], &[][..]] {
+        if let Ok(a) = Args::try_parse_from(std::iter::once("tcpaccept").chain(flags.iter().copied())) {
+            out.push(header(&a));
+            out.push(row(&a, &c, "12:34:56", 1.5));
+            out.push(crate::runtime::output::json_string(&to_json(&a, &c, "12:34:56", 1.5)));
+        }
+    }
+    out
+}
+
 fn header(a: &Args) -> String {
     format!(
         "{}{:<7} {:<16} {:<2} {:<16} {:<5} {:<16} {}",

@@ -224,6 +224,23 @@ fn to_json(a: &Args, s: &Session, hms: &str, secs: f64) -> serde_json::Value {
     v
 }
 
+/// Hardening hook (tests/hardening.rs): decode one ring record, however
+/// hostile, and render it every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let Some(s) = decode(data) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for flags in [&["-T", "-t"][..], &["-w"][..], &["-s"][..]] {
+        if let Ok(a) = Args::try_parse_from(std::iter::once("tcplife").chain(flags.iter().copied())) {
+            out.push(line(&a, &fields(&a, None)));
+            out.push(line(&a, &fields(&a, Some((&s, "12:34:56", 1.5)))));
+            out.push(crate::runtime::output::json_string(&to_json(&a, &s, "12:34:56", 1.5)));
+        }
+    }
+    out
+}
+
 fn run(inv: &Invocation) -> Result<()> {
     let args: Args = cli::parse(inv, &[("pid", 'p')])?;
     let ctx = Ctx::new(&inv.called_as, &args.common)?;

@@ -110,6 +110,23 @@ fn kind(r: &Retrans) -> &'static str {
     }
 }
 
+/// Hardening hook (tests/hardening.rs): decode one ring record, however
+/// hostile, and render it every way the tool can.
+pub fn fuzz_record(data: &[u8]) -> Vec<String> {
+    let Some(r) = decode(data) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for flags in [&["-s"][..], &[][..]] {
+        if let Ok(a) = Args::try_parse_from(std::iter::once("tcpretrans").chain(flags.iter().copied())) {
+            out.push(header(&a));
+            out.push(row(&a, &r, "12:34:56"));
+            out.push(crate::runtime::output::json_string(&to_json(&a, &r, "12:34:56", 1.5)));
+        }
+    }
+    out
+}
+
 fn header(a: &Args) -> String {
     let mut h = format!(
         "{:<8} {:<7} {:<2} {:<20} {:<2} {:<20} {:<11}",
