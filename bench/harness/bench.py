@@ -44,8 +44,9 @@ class Runner:
         self.r["samples"].setdefault(tool, {}).setdefault(metric, {}).setdefault(
             impl, []).append(sample)
 
-    def usable(self, spec):
-        return [k for k in tools.IMPLS if k in spec.impls
+    def usable(self, spec, floor=False):
+        keys = tools.IMPLS + (("floor",) if floor else ())
+        return [k for k in keys if k in spec.impls
                 and not self.r["errors"].get(spec.tool, {}).get(k)]
 
     def one(self, phase, spec, key, fn):
@@ -81,7 +82,7 @@ class Runner:
             for spec in self.specs:
                 if marked_only and not spec.marker:
                     continue
-                keys = self.usable(spec)
+                keys = self.usable(spec, floor=name == "overhead")
                 if with_base and keys:
                     keys = ["base"] + keys
                 for key in rotate(keys, r):
@@ -109,6 +110,8 @@ def ldd(path):
 def static_info(spec, bin_dir):
     info = {}
     for key, impl in spec.impls.items():
+        if key == "floor":
+            continue
         libs, libs_size = ldd(impl.binary)
         st = {"size": os.path.getsize(impl.binary), "libs": libs, "libs_size": libs_size}
         if key == "ours":
@@ -197,7 +200,8 @@ def parse_args():
     ap.add_argument("--tools", default=",".join(tools.DEFAULT_TOOLS),
                     help=f"comma-separated (known: {', '.join(tools.CATALOGUE)})")
     ap.add_argument("--impls",
-                    help="comma-separated subset of ours,c,bt (default all; --smoke: ours,c)")
+                    help="comma-separated subset of ours,c,bt,floor (default all; --smoke: "
+                         "ours,c); floor: empty programs on the same hooks")
     ap.add_argument("--rounds", type=int, default=5, help="overhead and startup rounds")
     ap.add_argument("--capture-rounds", type=int, default=3,
                     help="capture, file latency and BPF cost rounds")
@@ -220,7 +224,7 @@ def main():
     unknown = [t for t in names if t not in tools.CATALOGUE]
     if unknown:
         sys.exit(f"bench: unknown tool(s): {', '.join(unknown)}")
-    impls = a.impls or ("ours,c" if a.smoke else ",".join(tools.IMPLS))
+    impls = a.impls or ("ours,c" if a.smoke else ",".join(tools.IMPLS + ("floor",)))
     specs = tools.find(names, a.bin_dir, tuple(impls.split(",")))
     if not specs:
         sys.exit(f"bench: none of {', '.join(names)} is built in {a.bin_dir}")

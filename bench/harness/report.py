@@ -2,7 +2,7 @@
 
 import statistics
 
-from tools import IMPL_LABEL, IMPLS
+from tools import FLOOR_LABEL, IMPL_LABEL, IMPLS
 from workloads import Workloads
 
 MIB = 1024 * 1024
@@ -86,6 +86,13 @@ class Report:
 
     def overhead_table(self):
         rows = []
+        floor = any("floor" in spec.impls for spec in self.specs)
+
+        def render_floor(spec):
+            def render(s):
+                ops = [x["ops_per_s"] for x in s]
+                return f"**{self.slowdown(spec, 'floor'):.2f}x** · " + spread(ops, si)
+            return render
         for spec in self.specs:
             base = [x["ops_per_s"] for x in self.samples(spec.tool, "overhead", "base")]
             row = [spec.tool, Workloads.LABELS[spec.workload],
@@ -95,12 +102,19 @@ class Report:
                     ops = [x["ops_per_s"] for x in s]
                     return f"**{self.slowdown(spec, k):.2f}x** · " + spread(ops, si)
                 row.append(self.cell(spec, k, "overhead", render))
+            if floor:
+                row.append(self.cell(spec, "floor", "overhead", render_floor(spec))
+                           if "floor" in spec.impls else "-")
             rows.append(row)
-        return self.table(
-            "Overhead: workload slowdown",
-            "Workload operations per second alone and under each tool (stdout to a "
-            "file); slowdown = median alone / median under the tool.",
-            ["tool", "workload", "alone"] + [IMPL_LABEL[k] for k in IMPLS], rows)
+        head = ["tool", "workload", "alone"] + [IMPL_LABEL[k] for k in IMPLS]
+        note = ("Workload operations per second alone and under each tool (stdout to a "
+                "file); slowdown = median alone / median under the tool.")
+        if floor:
+            head.append(FLOOR_LABEL)
+            note += (" The floor column runs empty programs (bpftrace, `{ }`) on the "
+                     "hooks the tool uses on this kernel: what any implementation pays "
+                     "before doing any work.")
+        return self.table("Overhead: workload slowdown", note, head, rows)
 
     def startup_table(self):
         rows = []
@@ -261,8 +275,13 @@ class Report:
             ours = self.slowdown(spec, "ours")
             c = self.slowdown(spec, "c") if "c" in spec.impls and not self.error(t, "c") else None
             if t == "opensnoop" and ours:
+                floor = (self.slowdown(spec, "floor")
+                         if "floor" in spec.impls and not self.error(t, "floor") else None)
+                others = ([f"C: {c:.2f}x"] if c else []) + (
+                    [f"floor: {floor:.2f}x"] if floor else [])
                 add("opensnoop open-loop slowdown <= 1.3x",
-                    f"{ours:.2f}x (C: {c:.2f}x)" if c else f"{ours:.2f}x", ours <= 1.3)
+                    f"{ours:.2f}x ({', '.join(others)})" if others else f"{ours:.2f}x",
+                    ours <= 1.3)
             if t == "execsnoop" and ours:
                 add("execsnoop exec-loop slowdown <= C's (2% noise margin)",
                     f"{ours:.2f}x vs {c:.2f}x" if c else f"{ours:.2f}x",

@@ -30,6 +30,18 @@ CATALOGUE = {
     "fsslower": ("read", None),
     "cachestat": ("read", None),
 }
+# The floor: empty programs on the hooks a tool uses on this kernel, run by
+# bpftrace (nothing of ours). The slowdown they cause is what any
+# implementation of the tool pays before doing anything; measured in the
+# overhead phase only.
+FLOOR = {
+    "opensnoop": ",".join(
+        f"tracepoint:syscalls:sys_{d}_{c}"
+        for d in ("enter", "exit") for c in ("open", "openat", "openat2", "creat")
+    ) + " { }",
+}
+FLOOR_LABEL = "empty programs (floor)"
+
 DEFAULT_TOOLS = ("execsnoop", "opensnoop", "biolatency", "runqlat", "syscount", "tcpconnect")
 
 
@@ -67,5 +79,7 @@ def find(tools, bin_dir, want=IMPLS):
         bt = os.path.join(BT_DIR, tool + ".bt")
         if "bt" in want and bpftrace and os.path.exists(bt):
             spec.impls["bt"] = Impl("bt", [bpftrace, bt], bpftrace, bt)
+        if "floor" in want and bpftrace and tool in FLOOR:
+            spec.impls["floor"] = Impl("floor", [bpftrace, "-e", FLOOR[tool]], bpftrace)
         specs.append(spec)
     return specs

@@ -1,6 +1,9 @@
 /* Two processes passing one byte back and forth over pipes: every round
- * trip is two wake-ups and two context switches, what runqlat sees. */
+ * trip is two wake-ups and two context switches, what runqlat sees. Both
+ * stay on one CPU: across CPUs each wake-up would wait for an idle CPU to
+ * come out of its sleep state, and the loop would time that instead. */
 #include "wl.h"
+#include <sched.h>
 #include <sys/wait.h>
 
 int main(int argc, char **argv)
@@ -12,6 +15,16 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	wl_init(&w, argc, argv, 0, "");
+	{
+		cpu_set_t one;
+		int cpu = sched_getcpu();
+
+		CPU_ZERO(&one);
+		CPU_SET(cpu < 0 ? 0 : cpu, &one);
+		/* Inherited by the child. */
+		if (sched_setaffinity(0, sizeof(one), &one))
+			wl_die("sched_setaffinity");
+	}
 	if (pipe(ping) || pipe(pong))
 		wl_die("pipe");
 	pid = fork();

@@ -105,11 +105,12 @@ pub fn missing(kernel: &Kernel, sections: &[String]) -> Option<String> {
     for s in sections {
         match classify(s).1 {
             Need::Function(f) if !f.is_empty() => {
+                // The cheap question first: is_traceable may read kernel BTF.
+                if let Some(why) = kernel.fentry_refused() {
+                    return Some(why);
+                }
                 if !kernel.is_traceable(&f) {
                     return Some(format!("kernel function {f} is not traceable"));
-                }
-                if let Some(why) = kernel.fentry_refused(&f) {
-                    return Some(why);
                 }
             }
             Need::Kprobe(f) => {

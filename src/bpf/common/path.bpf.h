@@ -27,22 +27,44 @@ static __always_inline struct file *task_fd_file(struct task_struct *task, int f
 	return f;
 }
 
+/* The kernel's field offsets the walk needs. The caller fills them with
+ * CO-RE, so they are relocated only in the programs that walk; the step,
+ * a bpf_loop callback, is always relocated with the object, and each type
+ * it named would cost every start-up a scan of kernel BTF (~1 ms). */
+struct path_walk_offsets {
+	__u64 mnt_root;		/* vfsmount.mnt_root */
+	__u64 mnt;		/* mount.mnt */
+	__u64 mnt_parent;	/* mount.mnt_parent */
+	__u64 mnt_mountpoint;	/* mount.mnt_mountpoint */
+	__u64 d_parent;		/* dentry.d_parent */
+	__u64 d_name_name;	/* dentry.d_name.name */
+};
+
 struct path_walk {
 	struct dentry *dentry;
 	struct vfsmount *vfsmnt;
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
 	char *buf;
-	__u64 mnt_off;
+	struct path_walk_offsets o;
 	__u32 off;
 	bool complete;
 };
+
+/* A kernel pointer at `base + off`, or NULL when it cannot be read. */
+static __always_inline void *path_read_ptr(const void *base, __u64 off)
+{
+	void *p = NULL;
+
+	if (bpf_probe_read_kernel(&p, sizeof(p), base + off))
+		return NULL;
+	return p;
+}
 
 /* One step up: cross to the parent mount, or write one name and go to the
  * parent directory. 1 stops the walk. */
 static long path_walk_step(__u64 i, struct path_walk *w)
 {
-	/* Locals first: BPF_CORE_READ on w->x would relocate our own struct. */
 	struct dentry *dentry = w->dentry, *parent;
 	struct vfsmount *vfsmnt = w->vfsmnt;
 	__u32 off = w->off;
@@ -52,28 +74,28 @@ static long path_walk_step(__u64 i, struct path_walk *w)
 		w->complete = true;
 		return 1;
 	}
-	if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+	if (dentry == path_read_ptr(vfsmnt, w->o.mnt_root)) {
 		/* The top of a mount: continue from where it is mounted. */
-		struct mount *m = (void *)vfsmnt - w->mnt_off;
-		struct mount *up = BPF_CORE_READ(m, mnt_parent);
+		void *m = (void *)vfsmnt - w->o.mnt;
+		void *up = path_read_ptr(m, w->o.mnt_parent);
 
-		if (up == m) {	/* the namespace's root (the task is chrooted outside it) */
-			w->complete = true;
+		if (!up || up == m) {	/* the namespace's root (the task is chrooted outside it) */
+			w->complete = up == m;
 			return 1;
 		}
-		w->dentry = BPF_CORE_READ(m, mnt_mountpoint);
-		w->vfsmnt = (void *)up + w->mnt_off;
+		w->dentry = path_read_ptr(m, w->o.mnt_mountpoint);
+		w->vfsmnt = up + w->o.mnt;
 		return 0;
 	}
-	parent = BPF_CORE_READ(dentry, d_parent);
+	parent = path_read_ptr(dentry, w->o.d_parent);
 	if (parent == dentry) {
 		w->complete = true;
 		return 1;
 	}
-	if (off > PATH_WALK_BYTES - PATH_NAME_BYTES)
+	if (!parent || off > PATH_WALK_BYTES - PATH_NAME_BYTES)
 		return 1;
 	n = bpf_probe_read_kernel_str(w->buf + (off & (PATH_WALK_BYTES - 1)), PATH_NAME_BYTES,
-				      BPF_CORE_READ(dentry, d_name.name));
+				      path_read_ptr(dentry, w->o.d_name_name));
 	if (n <= 0)
 		return 1;
 	w->off = off + n;
@@ -95,7 +117,15 @@ static __always_inline __u32 path_dir_names(struct dentry *dentry, struct vfsmou
 		.root_dentry = BPF_CORE_READ(root, dentry),
 		.root_mnt = BPF_CORE_READ(root, mnt),
 		.buf = buf,
-		.mnt_off = bpf_core_field_offset(struct mount, mnt),
+		.o = {
+			.mnt_root = bpf_core_field_offset(struct vfsmount, mnt_root),
+			.mnt = bpf_core_field_offset(struct mount, mnt),
+			.mnt_parent = bpf_core_field_offset(struct mount, mnt_parent),
+			.mnt_mountpoint = bpf_core_field_offset(struct mount, mnt_mountpoint),
+			.d_parent = bpf_core_field_offset(struct dentry, d_parent),
+			.d_name_name = bpf_core_field_offset(struct dentry, d_name) +
+				       bpf_core_field_offset(struct qstr, name),
+		},
 	};
 
 	bpf_loop(PATH_WALK_DEPTH, path_walk_step, &w, 0);
