@@ -1,10 +1,10 @@
 /* Events to user space through one BPF ring buffer. Records are submitted
  * without waking the reader, which polls every few milliseconds; the reader
  * is woken at once only when the ring fills past a quarter, or for a record
- * into a (nearly) empty ring after a quiet millisecond, so a sparse event
- * shows at once rather than at the next poll. A per-event wake-up is what
- * makes perf-buffer tools cost 5x on a busy syscall; this is at most one
- * per millisecond. Records that do not fit are counted in `drops`, which
+ * into a (nearly) empty ring after 5 quiet milliseconds, so a sparse
+ * event shows at once rather than at the next poll. A per-event wake-up is
+ * what makes perf-buffer tools cost 5x on a busy syscall; this is at most
+ * 200 a second. Records that do not fit are counted in `drops`, which
  * the runtime reports.
  *
  * A tool may #define RINGBUF_BYTES (a power of two) before including this. */
@@ -45,7 +45,9 @@ struct {
 } emit_woken SEC(".maps");
 
 #define EMIT_NEARLY_EMPTY 4096		/* bytes waiting: the reader has caught up */
-#define EMIT_QUIET_NS 1000000ULL	/* at most one such wake-up per ms */
+/* At most one such wake-up per 5 ms: a forced wake-up costs the traced
+ * task microseconds (a self-IPI, ~10 us under virtualisation). */
+#define EMIT_QUIET_NS 5000000ULL
 
 static __always_inline __u64 emit_wakeup_flags(void)
 {
