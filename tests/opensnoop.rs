@@ -97,8 +97,11 @@ fn json_fields() {
     t.wait_for(Duration::from_secs(5), |l| {
         l.contains(missing.to_str().unwrap())
     });
+    let tool_pid = t.child.id();
     let f = t.stop();
     let objs = f.json();
+    // The tool's own opens (tracefs files while attaching) are not shown.
+    assert!(objs.iter().all(|o| o["pid"] != tool_pid), "{:?}", f.stdout);
     let o = json_for(&objs, &created);
     assert_eq!(o.len(), 1, "{:?}", f.stdout);
     let o = o[0];

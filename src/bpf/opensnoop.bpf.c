@@ -25,6 +25,9 @@ struct flag_want {
 	__u32 value;
 };
 
+/* The tool itself: its own opens (tracefs files while it attaches) are
+ * noise, not what the user asked about. */
+const volatile __u32 self_tgid = 0;
 const volatile bool only_failed = false;	/* -x */
 const volatile bool want_ts = false;		/* -T or --json */
 const volatile bool full_path = false;		/* -F */
@@ -108,12 +111,14 @@ static __always_inline bool read_path(struct opensnoop_event *e, const char *upa
 }
 
 /* The identity and arguments of a call that passed the filters; false
- * when -n rejects it. */
+ * when -n rejects it or the caller is this tool. */
 static __always_inline bool fill_start(struct opensnoop_event *e, __u16 nr, int dirfd,
 				       __u32 flags, __u32 mode)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
+	if ((__u32)(id >> 32) == self_tgid)
+		return false;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (name_len && !comm_contains(e->comm))
 		return false;

@@ -176,6 +176,10 @@ impl Ctx {
         B: SkelBuilder<'static> + Default,
     {
         let mode = self.common.attach;
+        // The loops read per-CPU counters, and libbpf learns the CPU count
+        // from a file once: read it before anything is attached, so that
+        // opensnoop does not report (and wake up for) the tool's own open.
+        let _ = libbpf_rs::num_possible_cpus();
         let mut failures: Vec<String> = Vec::new();
         let mut kinds: Vec<Hook> = Vec::new();
         for alt in plan {

@@ -496,6 +496,7 @@ fn run(inv: &Invocation) -> Result<()> {
             .as_deref_mut()
             .context("opensnoop's BPF object has no rodata")?;
         set_filter!(ro, ctx);
+        ro.self_tgid = std::process::id();
         ro.only_failed = args.failed;
         ro.want_ts = args.timestamp || args.common.json;
         ro.full_path = args.full_path;
