@@ -128,6 +128,35 @@ fn interval_count_and_table() {
     assert_eq!(counted, 3, "{:?}", f.stdout);
 }
 
+/// One histogram (no -D/-F) over several intervals: each I/O is reported
+/// in exactly one interval (the kernel side only adds; we report gains).
+#[test]
+fn single_histogram_per_interval() {
+    let dev = LoopDev::new("biolat-one", 8, true);
+    let t = start(
+        "biolatency",
+        &["--json", "--verbose", "-d", &dev.name, "0.4", "3"],
+    );
+    dd_direct(&dev.path, true, 4096, 6, 0);
+    let f = t.wait(Duration::from_secs(10));
+    assert!(f.status.success(), "{}", f.stderr);
+    assert!(f.stderr.contains("using tracepoint"), "{}", f.stderr);
+    let hists = f.json();
+    assert!(
+        hists
+            .iter()
+            .all(|h| h["disk"].is_null() && h["flags"].is_null()),
+        "{:?}",
+        f.stdout
+    );
+    let counts: Vec<u64> = hists.iter().map(total).collect();
+    // Nothing else writes to a fresh loop device (udev may read it).
+    assert!(
+        (6..12).contains(&counts.iter().sum::<u64>()),
+        "each request once, not again in each later interval: {counts:?}"
+    );
+}
+
 #[test]
 fn pid_filter_excludes() {
     let dev = LoopDev::new("biolat-pid", 8, true);

@@ -48,3 +48,66 @@ where
         })
         .collect())
 }
+
+/// Slot 0 of a per-CPU array whose value is u64 counters, summed word by
+/// word over the CPUs.
+pub fn percpu_words(obj: &Object, name: &str) -> Result<Vec<u64>> {
+    let map = find_map(obj, name)?;
+    let per_cpu = map
+        .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .with_context(|| format!("reading map {name}"))?
+        .unwrap_or_default();
+    let mut sum: Vec<u64> = Vec::new();
+    for cpu in &per_cpu {
+        let words = cpu.chunks_exact(8).map(|w| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            u64::from_ne_bytes(b)
+        });
+        for (i, w) in words.enumerate() {
+            if i == sum.len() {
+                sum.push(0);
+            }
+            sum[i] = sum[i].wrapping_add(w);
+        }
+    }
+    Ok(sum)
+}
+
+/// Counters that BPF only adds to (a per-CPU array slot), read as what they
+/// gained since the last reading: an interval tool never clears a map BPF
+/// is writing, so no count falls between a read and a clear.
+#[derive(Default)]
+pub struct Gains {
+    last: Vec<u64>,
+}
+
+impl Gains {
+    pub fn take(&mut self, obj: &Object, name: &str) -> Result<Vec<u64>> {
+        let now = percpu_words(obj, name)?;
+        Ok(self.gained(now))
+    }
+
+    fn gained(&mut self, now: Vec<u64>) -> Vec<u64> {
+        let gained = now
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.wrapping_sub(self.last.get(i).copied().unwrap_or(0)))
+            .collect();
+        self.last = now;
+        gained
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gains_are_differences() {
+        let mut g = Gains::default();
+        assert_eq!(g.gained(vec![3, 5]), [3, 5]);
+        assert_eq!(g.gained(vec![3, 9]), [0, 4]);
+        assert_eq!(g.gained(vec![10, 9]), [7, 0]);
+    }
+}

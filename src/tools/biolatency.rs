@@ -78,7 +78,24 @@ struct Hist {
     count: u64,
 }
 
-fn read_hists(a: &Args, obj: &libbpf_rs::Object, disks: &Disks) -> Result<Vec<Hist>> {
+fn read_hists(
+    a: &Args,
+    obj: &libbpf_rs::Object,
+    disks: &Disks,
+    all: &mut maps::Gains,
+) -> Result<Vec<Hist>> {
+    if !a.disks && !a.flags {
+        // One histogram, in hist_all: slots, then the total.
+        let words = all.take(obj, "hist_all")?;
+        let n = types::biolatency_hist::default().slots.len();
+        let slots: Vec<u64> = words.iter().take(n).copied().collect();
+        let count: u64 = slots.iter().sum();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let total = words.get(n).copied().unwrap_or(0);
+        return Ok(vec![Hist { disk: None, flags: None, slots, total, count }]);
+    }
     let mut out: Vec<Hist> = maps::take_all_as::<types::biolatency_key, types::biolatency_hist>(obj, "hists")?
         .into_iter()
         .map(|(k, v)| Hist {
@@ -174,8 +191,9 @@ fn run(inv: &Invocation) -> Result<()> {
 
     let disks = Disks::default();
     let obj = skel.object();
+    let mut all = maps::Gains::default();
     let result = summary::run(&ctx, &args.every, "Tracing block device I/O... Hit Ctrl-C to end.", || {
-        Ok(read_hists(&args, obj, &disks)?
+        Ok(read_hists(&args, obj, &disks, &mut all)?
             .iter()
             .map(|h| Section { text: text(&args, h), json: to_json(&args, h) })
             .collect())
