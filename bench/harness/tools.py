@@ -36,8 +36,8 @@ CATALOGUE = {
 # overhead phase only.
 FLOOR = {
     "opensnoop": ",".join(
-        f"tracepoint:syscalls:sys_{d}_{c}"
-        for d in ("enter", "exit") for c in ("open", "openat", "openat2", "creat")
+        f"tracepoint:syscalls:sys_exit_{c}"
+        for c in ("open", "openat", "openat2", "creat")
     ) + " { }",
 }
 FLOOR_LABEL = "empty programs (floor)"

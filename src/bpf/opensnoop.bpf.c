@@ -1,11 +1,12 @@
 /* opensnoop, kernel side: open, openat, openat2 and creat with their path,
  * flags and result.
  *
- * Tracepoints: the path is read at sys_enter into the thread's task-local
- * stash (no hash update per call, no size limit on threads in flight) and
- * sent from sys_exit with the result, only its used bytes. fexit on
- * do_sys_openat2, where the kernel has it, does both in one program.
- * Filters run at entry so a filtered call costs no stash write. */
+ * Tracepoints: one program per call, at sys_exit, which reads the call's
+ * arguments from the registers the task entered the kernel with. The
+ * sys_enter tracepoints stay off: each enabled syscall tracepoint costs
+ * every call of the task a trace record before any program runs, and the
+ * path is certainly in memory by the exit (the kernel has just read it).
+ * fexit on do_sys_openat2, where the kernel has it, is one program too. */
 #include "common/vmlinux_all.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/maps.bpf.h"
@@ -36,19 +37,13 @@ const volatile struct flag_want flag_wants[FLAG_WANTS] = {};
 const volatile __u32 name_len = 0;		/* -n: comm contains name */
 const volatile char name[TASK_COMM_LEN] = {};
 
-/* A call between sys_enter and sys_exit; the user pointer is kept when the
- * path could not be read at entry (a page not yet faulted in) to retry. */
-struct stash {
-	__u64 upath;
-	struct opensnoop_event ev;
+/* The registers a task entered the kernel with, as x86-64 lays them out
+ * (struct pt_regs is ABI there), so reading them needs no CO-RE relocation.
+ * They keep the syscall's arguments until it returns. */
+struct syscall_regs {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
+	unsigned long ax, cx, dx, si, di, orig_ax;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct stash);
-} stash SEC(".maps");
 
 /* A record with -F's directory names after the path, or fexit's record. */
 struct full_record {
@@ -193,145 +188,110 @@ static __always_inline bool relative(struct opensnoop_event *e)
 	return e->path_len > 1 && e->buf[0] != '/';
 }
 
-/* The result is known: -x, time, -F, then the ring. `full` is constant in
- * each program: only the -F exit programs carry the directory walk, whose
- * dozen kernel types would otherwise cost every start-up ~20 ms of CO-RE
- * relocation for an option rarely given. */
-static __always_inline void finish(struct opensnoop_event *e, long ret, bool full)
+/* One call, at its exit: filters, the arguments from the saved registers,
+ * then the record. `nr` and `full` are constant in each program: only the
+ * -F programs carry the directory walk, whose dozen kernel types would
+ * otherwise cost every start-up CO-RE relocation for an option rarely
+ * given. */
+static __always_inline int on_exit(__u16 nr, long ret, bool full)
 {
-	e->ret = ret;
-	if (want_ts)
-		e->ts_ns = bpf_ktime_get_ns();
-	if (full && full_path && relative(e)) {
-		__u32 zero = 0;
-		__u64 len = bounded_path_len(e);
-		struct full_record *f = bpf_map_lookup_elem(&scratch, &zero);
+	struct syscall_regs *r = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct full_record *f;
+	const char *upath;
+	int dirfd = AT_FDCWD;
+	__u32 flags, mode, zero = 0;
 
-		if (!f)
-			return;
-		if (bpf_probe_read_kernel(f, offsetof(struct opensnoop_event, buf) + len, e))
-			return;
-		add_dir_names(f);
-		emit_full(f);
-		return;
-	}
-	emit_copy(e, offsetof(struct opensnoop_event, buf) + bounded_path_len(e));
-}
-
-static __always_inline int on_enter(__u16 nr, int dirfd, const char *upath, __u32 flags, __u32 mode)
-{
-	struct stash *s;
-
-	if (!filter_current())
-		return 0;
-	if (n_flag_wants && !flags_wanted(flags))
-		return 0;
-	s = bpf_task_storage_get(&stash, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!s)
-		return 0;
-	if (!fill_start(&s->ev, nr, dirfd, flags, mode)) {
-		s->ev.pending = 0;
-		return 0;
-	}
-	s->upath = read_path(&s->ev, upath) ? 0 : (__u64)upath;
-	s->ev.pending = 1;
-	return 0;
-}
-
-static __always_inline int on_exit(long ret, bool full)
-{
-	struct stash *s = bpf_task_storage_get(&stash, bpf_get_current_task_btf(), 0, 0);
-
-	if (!s || !s->ev.pending)
-		return 0;
-	s->ev.pending = 0;
 	if (only_failed && ret >= 0)
 		return 0;
-	/* The kernel has read the path by now, so its page is present. */
-	if (s->upath)
-		read_path(&s->ev, (const char *)s->upath);
-	finish(&s->ev, ret, full);
+	if (!filter_current())
+		return 0;
+	if (nr == 2) {			/* open(path, flags, mode) */
+		upath = (const char *)r->di;
+		flags = r->si;
+		mode = r->dx;
+	} else if (nr == 257) {		/* openat(dirfd, path, flags, mode) */
+		dirfd = r->di;
+		upath = (const char *)r->si;
+		flags = r->dx;
+		mode = r->r10;
+	} else if (nr == 437) {		/* openat2(dirfd, path, how, size) */
+		struct open_how how = {};
+
+		/* A bad `how` failed the call with EFAULT; it is still shown. */
+		bpf_probe_read_user(&how, sizeof(how.flags) + sizeof(how.mode), (void *)r->dx);
+		dirfd = r->di;
+		upath = (const char *)r->si;
+		flags = how.flags;
+		mode = how.mode;
+	} else {			/* creat(path, mode) */
+		upath = (const char *)r->di;
+		flags = O_WRONLY_CREAT_TRUNC;
+		mode = r->si;
+	}
+	if (n_flag_wants && !flags_wanted(flags))
+		return 0;
+	f = bpf_map_lookup_elem(&scratch, &zero);
+	if (!f)
+		return 0;
+	if (!fill_start(&f->ev, nr, dirfd, flags, mode))
+		return 0;
+	read_path(&f->ev, upath);
+	f->ev.ret = ret;
+	if (want_ts)
+		f->ev.ts_ns = bpf_ktime_get_ns();
+	if (full && full_path && relative(&f->ev))
+		add_dir_names(f);
+	emit_full(f);
 	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_open")
-int tp_enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_enter(2, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat")
-int tp_enter_openat(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_enter(257, (int)ctx->args[0], (const char *)ctx->args[1], ctx->args[2],
-			ctx->args[3]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int tp_enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	struct open_how how = {};
-
-	/* A bad `how` fails the call with EFAULT; the call is still shown. */
-	bpf_probe_read_user(&how, sizeof(how.flags) + sizeof(how.mode), (void *)ctx->args[2]);
-	return on_enter(437, (int)ctx->args[0], (const char *)ctx->args[1], how.flags, how.mode);
-}
-
-SEC("tracepoint/syscalls/sys_enter_creat")
-int tp_enter_creat(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_enter(85, AT_FDCWD, (const char *)ctx->args[0], O_WRONLY_CREAT_TRUNC,
-			ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
 int tp_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret, false);
+	return on_exit(2, ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tp_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret, false);
+	return on_exit(257, ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int tp_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret, false);
+	return on_exit(437, ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int tp_exit_creat(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret, false);
+	return on_exit(85, ctx->ret, false);
 }
 
 /* The same with -F. */
 SEC("tracepoint/syscalls/sys_exit_open")
 int tp_exit_open_full(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret, true);
+	return on_exit(2, ctx->ret, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tp_exit_openat_full(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret, true);
+	return on_exit(257, ctx->ret, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int tp_exit_openat2_full(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret, true);
+	return on_exit(437, ctx->ret, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int tp_exit_creat_full(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret, true);
+	return on_exit(85, ctx->ret, true);
 }
 
 /* One program for all four calls, where fexit works: the syscall number

@@ -23,7 +23,7 @@ struct opensnoop_event {
 	__u16 dir_len;		/* -F: bytes of directory names after the path */
 	__u16 nr;		/* the syscall (open, openat, openat2, creat) */
 	__u8 status;
-	__u8 pending;		/* BPF side only: entered, exit not yet seen */
+	__u8 pending;		/* unused (the record's layout) */
 	__u32 pad;
 	char comm[OPENSNOOP_COMM_LEN];
 	/* The path (NUL-terminated); with -F and a relative path, then the

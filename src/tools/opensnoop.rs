@@ -88,17 +88,8 @@ const PLAN: &[Alt] = &[
         progs: &["fexit_do_sys_openat2"],
     },
     Alt {
-        label: "syscalls:sys_{enter,exit}_{open,openat,openat2,creat} tracepoints",
-        progs: &[
-            "tp_enter_open",
-            "tp_enter_openat",
-            "tp_enter_openat2",
-            "tp_enter_creat",
-            "tp_exit_open",
-            "tp_exit_openat",
-            "tp_exit_openat2",
-            "tp_exit_creat",
-        ],
+        label: "syscalls:sys_exit_{open,openat,openat2,creat} tracepoints",
+        progs: &["tp_exit_open", "tp_exit_openat", "tp_exit_openat2", "tp_exit_creat"],
     },
 ];
 
@@ -106,12 +97,8 @@ const PLAN: &[Alt] = &[
 const PLAN_FULL: &[Alt] = &[
     PLAN[0],
     Alt {
-        label: "syscalls:sys_{enter,exit}_{open,openat,openat2,creat} tracepoints",
+        label: "syscalls:sys_exit_{open,openat,openat2,creat} tracepoints",
         progs: &[
-            "tp_enter_open",
-            "tp_enter_openat",
-            "tp_enter_openat2",
-            "tp_enter_creat",
             "tp_exit_open_full",
             "tp_exit_openat_full",
             "tp_exit_openat2_full",
