@@ -49,6 +49,26 @@ fn every_binary_is_static() {
     }
 }
 
+/// A tool's own binary links that tool, not the whole suite: an operator
+/// copying one tool onto a host should not carry the other eighteen.
+#[test]
+fn a_tool_binary_holds_one_tool() {
+    let size = |name: &str| {
+        std::fs::metadata(bin(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .len()
+    };
+    let all = size("ironscope");
+    for name in tools() {
+        let one = size(&name);
+        // The biggest (funccount, profile: symbolisation) are near 60%.
+        assert!(
+            one * 4 < all * 3,
+            "{name} is {one} bytes, the multicall {all}: it links other tools"
+        );
+    }
+}
+
 #[test]
 fn multicall_lists_and_dispatches() {
     let names = tools();

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("bashreadline")
+    ironscope::runtime::tool_main(&ironscope::tools::bashreadline::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("biolatency")
+    ironscope::runtime::tool_main(&ironscope::tools::biolatency::TOOL)
 }

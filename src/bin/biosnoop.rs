@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("biosnoop")
+    ironscope::runtime::tool_main(&ironscope::tools::biosnoop::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("bitesize")
+    ironscope::runtime::tool_main(&ironscope::tools::bitesize::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("cachestat")
+    ironscope::runtime::tool_main(&ironscope::tools::cachestat::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("execsnoop")
+    ironscope::runtime::tool_main(&ironscope::tools::execsnoop::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("filetop")
+    ironscope::runtime::tool_main(&ironscope::tools::filetop::TOOL)
 }

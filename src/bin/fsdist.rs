@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("fsdist")
+    ironscope::runtime::tool_main(&ironscope::tools::fsdist::TOOL)
 }

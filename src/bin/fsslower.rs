@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("fsslower")
+    ironscope::runtime::tool_main(&ironscope::tools::fsslower::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("funccount")
+    ironscope::runtime::tool_main(&ironscope::tools::funccount::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("opensnoop")
+    ironscope::runtime::tool_main(&ironscope::tools::opensnoop::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("profile")
+    ironscope::runtime::tool_main(&ironscope::tools::profile::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("runqlat")
+    ironscope::runtime::tool_main(&ironscope::tools::runqlat::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("syscount")
+    ironscope::runtime::tool_main(&ironscope::tools::syscount::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("tcpaccept")
+    ironscope::runtime::tool_main(&ironscope::tools::tcpaccept::TOOL)
 }

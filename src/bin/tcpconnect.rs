@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("tcpconnect")
+    ironscope::runtime::tool_main(&ironscope::tools::tcpconnect::TOOL)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("tcplife")
+    ironscope::runtime::tool_main(&ironscope::tools::tcplife::TOOL)
 }

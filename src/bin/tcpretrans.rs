@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("tcpretrans")
+    ironscope::runtime::tool_main(&ironscope::tools::tcpretrans::TOOL)
 }

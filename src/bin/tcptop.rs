@@ -1,3 +1,3 @@
 fn main() {
-    ironscope::runtime::tool_main("tcptop")
+    ironscope::runtime::tool_main(&ironscope::tools::tcptop::TOOL)
 }

@@ -36,29 +36,22 @@ use std::path::Path;
 
 use crate::tools::{self, Invocation, Tool};
 
-/// Entry point of `src/bin/<tool>.rs`.
-pub fn tool_main(name: &str) -> ! {
+/// Entry point of `src/bin/<tool>.rs`. It names the tool itself rather
+/// than looking it up, so a per-tool binary links that tool alone.
+pub fn tool_main(tool: &'static Tool) -> ! {
     let mut args: Vec<OsString> = std::env::args_os().collect();
     // An alias symlink to a tool's binary (ext4slower -> fsslower) keeps its name.
     let called_as = args
         .first()
         .and_then(|a| Path::new(a).file_name())
         .and_then(|n| n.to_str())
-        .filter(|n| tools::find(n).is_some_and(|t| t.name == name))
-        .unwrap_or(name)
+        .filter(|n| *n == tool.name || tool.aliases.contains(n))
+        .unwrap_or(tool.name)
         .to_string();
-    match tools::find(name) {
-        Some(tool) => {
-            if args.is_empty() {
-                args.push(OsString::from(&called_as));
-            }
-            run(tool, called_as, args)
-        }
-        None => {
-            eprintln!("ironscope: no tool named {name}");
-            std::process::exit(2)
-        }
+    if args.is_empty() {
+        args.push(OsString::from(&called_as));
     }
+    run(tool, called_as, args)
 }
 
 /// Entry point of the multicall `ironscope` binary.
