@@ -135,7 +135,16 @@ fn single_histogram_per_interval() {
     let dev = LoopDev::new("biolat-one", 8, true);
     let t = start(
         "biolatency",
-        &["--json", "--verbose", "-d", &dev.name, "0.4", "3"],
+        &[
+            "--json",
+            "--verbose",
+            "-d",
+            &dev.name,
+            "--comm",
+            "dd",
+            "0.4",
+            "3",
+        ],
     );
     dd_direct(&dev.path, true, 4096, 6, 0);
     let f = t.wait(Duration::from_secs(10));
@@ -150,9 +159,10 @@ fn single_histogram_per_interval() {
         f.stdout
     );
     let counts: Vec<u64> = hists.iter().map(total).collect();
-    // Nothing else writes to a fresh loop device (udev may read it).
-    assert!(
-        (6..12).contains(&counts.iter().sum::<u64>()),
+    // --comm dd: only our requests, whatever else probes the device.
+    assert_eq!(
+        counts.iter().sum::<u64>(),
+        6,
         "each request once, not again in each later interval: {counts:?}"
     );
 }
