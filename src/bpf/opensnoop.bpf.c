@@ -188,18 +188,42 @@ static __always_inline bool relative(struct opensnoop_event *e)
 	return e->path_len > 1 && e->buf[0] != '/';
 }
 
-/* One call, at its exit: filters, the arguments from the saved registers,
- * then the record. `nr` and `full` are constant in each program: only the
+/* A call that passed -x and the common filters: -f, the record, -F, then
+ * the ring. Shared by the tracepoint and fexit paths. */
+static __always_inline int record_call(__u16 nr, int dirfd, const char *upath, __u32 flags,
+				       __u32 mode, long ret, bool full)
+{
+	struct full_record *f;
+	__u32 zero = 0;
+
+	if (n_flag_wants && !flags_wanted(flags))
+		return 0;
+	f = bpf_map_lookup_elem(&scratch, &zero);
+	if (!f)
+		return 0;
+	if (!fill_start(&f->ev, nr, dirfd, flags, mode))
+		return 0;
+	read_path(&f->ev, upath);
+	f->ev.ret = ret;
+	if (want_ts)
+		f->ev.ts_ns = bpf_ktime_get_ns();
+	if (full && full_path && relative(&f->ev))
+		add_dir_names(f);
+	emit_full(f);
+	return 0;
+}
+
+/* One call, at its exit: filters, then the arguments from the saved
+ * registers. `nr` and `full` are constant in each program: only the
  * -F programs carry the directory walk, whose dozen kernel types would
  * otherwise cost every start-up CO-RE relocation for an option rarely
  * given. */
 static __always_inline int on_exit(__u16 nr, long ret, bool full)
 {
 	struct syscall_regs *r = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	struct full_record *f;
 	const char *upath;
 	int dirfd = AT_FDCWD;
-	__u32 flags, mode, zero = 0;
+	__u32 flags, mode;
 
 	if (only_failed && ret >= 0)
 		return 0;
@@ -228,21 +252,7 @@ static __always_inline int on_exit(__u16 nr, long ret, bool full)
 		flags = O_WRONLY_CREAT_TRUNC;
 		mode = r->si;
 	}
-	if (n_flag_wants && !flags_wanted(flags))
-		return 0;
-	f = bpf_map_lookup_elem(&scratch, &zero);
-	if (!f)
-		return 0;
-	if (!fill_start(&f->ev, nr, dirfd, flags, mode))
-		return 0;
-	read_path(&f->ev, upath);
-	f->ev.ret = ret;
-	if (want_ts)
-		f->ev.ts_ns = bpf_ktime_get_ns();
-	if (full && full_path && relative(&f->ev))
-		add_dir_names(f);
-	emit_full(f);
-	return 0;
+	return record_call(nr, dirfd, upath, flags, mode, ret, full);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
@@ -301,8 +311,6 @@ int BPF_PROG(fexit_do_sys_openat2, int dfd, const char *filename, struct open_ho
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	struct full_record *f;
-	__u32 zero = 0;
 	/* The syscalls add O_LARGEFILE on 64-bit; the tracepoints see the
 	 * caller's flags without it, and so should this path. */
 	__u32 flags = how->flags & ~O_LARGEFILE_X86;
@@ -316,19 +324,5 @@ int BPF_PROG(fexit_do_sys_openat2, int dfd, const char *filename, struct open_ho
 		return 0;
 	if (!filter_current())
 		return 0;
-	if (n_flag_wants && !flags_wanted(flags))
-		return 0;
-	f = bpf_map_lookup_elem(&scratch, &zero);
-	if (!f)
-		return 0;
-	if (!fill_start(&f->ev, nr, dfd, flags, how->mode))
-		return 0;
-	read_path(&f->ev, filename);
-	f->ev.ret = ret;
-	if (want_ts)
-		f->ev.ts_ns = bpf_ktime_get_ns();
-	if (full_path && relative(&f->ev))
-		add_dir_names(f);
-	emit_full(f);
-	return 0;
+	return record_call(nr, dfd, filename, flags, how->mode, ret, true);
 }
