@@ -112,9 +112,32 @@ pub fn sum_percpu_u64(per_cpu: &[Vec<u8>]) -> u64 {
         .sum()
 }
 
+/// Sum a per-CPU value made of u64 counters, word by word over the CPUs.
+pub fn sum_percpu_words(per_cpu: &[Vec<u8>]) -> Vec<u64> {
+    let mut sum: Vec<u64> = Vec::new();
+    for cpu in per_cpu {
+        for (i, w) in cpu.chunks_exact(8).enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            if i == sum.len() {
+                sum.push(0);
+            }
+            sum[i] = sum[i].wrapping_add(u64::from_ne_bytes(b));
+        }
+    }
+    sum
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percpu_words_sum_by_position() {
+        let cpu = |a: u64, b: u64| [a.to_ne_bytes(), b.to_ne_bytes()].concat();
+        assert_eq!(sum_percpu_words(&[cpu(1, 10), cpu(2, 20)]), [3, 30]);
+        assert_eq!(sum_percpu_u64(&[cpu(1, 10), cpu(2, 20)]), 3);
+    }
 
     #[test]
     fn log2_rendering() {

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use libbpf_rs::{MapCore, MapFlags, Object};
 
 use crate::runtime::ctx::find_map;
-use crate::runtime::record;
+use crate::runtime::{hist, record};
 
 /// Every (key, value) of a hash map, removing each entry as it is read so
 /// the next interval starts from zero (what bcc's `dist.clear()` does).
@@ -57,21 +57,7 @@ pub fn percpu_words(obj: &Object, name: &str) -> Result<Vec<u64>> {
         .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
         .with_context(|| format!("reading map {name}"))?
         .unwrap_or_default();
-    let mut sum: Vec<u64> = Vec::new();
-    for cpu in &per_cpu {
-        let words = cpu.chunks_exact(8).map(|w| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(w);
-            u64::from_ne_bytes(b)
-        });
-        for (i, w) in words.enumerate() {
-            if i == sum.len() {
-                sum.push(0);
-            }
-            sum[i] = sum[i].wrapping_add(w);
-        }
-    }
-    Ok(sum)
+    Ok(hist::sum_percpu_words(&per_cpu))
 }
 
 /// Counters that BPF only adds to (a per-CPU array slot), read as what they

@@ -63,15 +63,19 @@ pub fn start(tool: &str, args: &[&str]) -> Traced {
     start_cmd(Command::new(bin(tool)).args(args))
 }
 
-pub fn start_cmd(cmd: &mut Command) -> Traced {
-    require_root();
-    let mut child = cmd
-        .env("IRONSCOPE_READY", "1")
+/// Spawn a tool with its output piped and its readiness line switched on.
+pub fn spawn_piped(cmd: &mut Command) -> Child {
+    cmd.env("IRONSCOPE_READY", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn tool");
+        .expect("spawn tool")
+}
+
+pub fn start_cmd(cmd: &mut Command) -> Traced {
+    require_root();
+    let mut child = spawn_piped(cmd);
     let stdout = Arc::new(Mutex::new(Vec::new()));
     let stderr = Arc::new(Mutex::new(String::new()));
     let out = child.stdout.take().expect("stdout");

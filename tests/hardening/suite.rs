@@ -465,13 +465,7 @@ pub struct Spawned {
 }
 
 pub fn spawn_tool(cmd: &mut Command) -> Spawned {
-    let mut child = cmd
-        .env("IRONSCOPE_READY", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tool");
+    let mut child = crate::common::spawn_piped(cmd);
     let stderr = Arc::new(Mutex::new(String::new()));
     let reader = collect(
         child.stderr.take().expect("stderr"),
