@@ -99,27 +99,20 @@ pub fn mode_allows(mode: AttachMode, hook: Hook) -> bool {
     }
 }
 
-/// Why this kernel cannot run these sections, or None when it can (as far
-/// as can be told before loading: fentry may still be refused at load).
+/// Why this kernel cannot run these sections, or None when it may. Only
+/// the answers that cost nothing are asked here (a missing function or BTF
+/// type shows at load or attach, which names it): reading ftrace's function
+/// list or parsing kernel BTF for this took 0.2 s per start under emulation.
 pub fn missing(kernel: &Kernel, sections: &[String]) -> Option<String> {
     for s in sections {
         match classify(s).1 {
             Need::Function(f) if !f.is_empty() => {
-                // The cheap question first: is_traceable may read kernel BTF.
                 if let Some(why) = kernel.fentry_refused() {
                     return Some(why);
                 }
-                if !kernel.is_traceable(&f) {
-                    return Some(format!("kernel function {f} is not traceable"));
-                }
             }
-            Need::Kprobe(f) => {
-                if !kernel.has_kprobes() {
-                    return Some("this kernel has no kprobes (CONFIG_KPROBES unset)".into());
-                }
-                if !f.is_empty() && !kernel.is_traceable(&f) {
-                    return Some(format!("kernel function {f} is not traceable"));
-                }
+            Need::Kprobe(_) if !kernel.has_kprobes() => {
+                return Some("this kernel has no kprobes (CONFIG_KPROBES unset)".into());
             }
             Need::Tracepoint(c, n) => {
                 if let Err(e) = kernel::ensure_tracefs() {
@@ -128,9 +121,6 @@ pub fn missing(kernel: &Kernel, sections: &[String]) -> Option<String> {
                 if !kernel.has_tracepoint(&c, &n) {
                     return Some(format!("this kernel has no tracepoint {c}:{n}"));
                 }
-            }
-            Need::BtfTracepoint(n) if !kernel.has_btf_type(&format!("btf_trace_{n}")) => {
-                return Some(format!("this kernel has no BTF-typed tracepoint {n}"));
             }
             _ => {}
         }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{MapCore, MapFlags, Object, OpenObject, PrintLevel};
+use libbpf_rs::{AsRawLibbpf, MapCore, MapFlags, Object, OpenObject, PrintLevel};
 
 use crate::runtime::attach::{self, Alt, Hook, Plan};
 use crate::runtime::cli::Common;
@@ -65,11 +65,31 @@ pub struct Ctx {
     hook: Cell<Option<Hook>>,
     pub(crate) lost_reported: Cell<u64>,
     ready_held: Cell<bool>,
+    /// Everything attached, detached together when the tool ends.
+    links: RefCell<Vec<Box<dyn Send>>>,
 }
 
-fn print_libbpf(level: PrintLevel, msg: String) {
-    let _ = level;
-    eprint!("{msg}");
+/// libbpf's log under --verbose, kept until the step that made it is done:
+/// a load logs thousands of lines, and one write each took seconds under
+/// emulation.
+static LIBBPF_LOG: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+fn print_libbpf(_level: PrintLevel, msg: String) {
+    if let Ok(mut log) = LIBBPF_LOG.lock() {
+        log.push_str(&msg);
+    }
+}
+
+/// Write out what libbpf logged so far (--verbose only).
+pub fn flush_libbpf_log() {
+    let text = match LIBBPF_LOG.lock() {
+        Ok(mut log) => std::mem::take(&mut *log),
+        Err(_) => return,
+    };
+    if !text.is_empty() {
+        use std::io::Write;
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
 }
 
 fn install_stop_handler(stop: Arc<AtomicBool>) -> Result<()> {
@@ -109,6 +129,7 @@ impl Ctx {
             hook: Cell::new(None),
             lost_reported: Cell::new(0),
             ready_held: Cell::new(false),
+            links: RefCell::new(Vec::new()),
         })
     }
 
@@ -154,6 +175,7 @@ impl Ctx {
 
     pub fn verbose(&self, msg: impl AsRef<str>) {
         if self.common.verbose {
+            flush_libbpf_log();
             eprintln!("{}: {}", self.tool, msg.as_ref());
         }
     }
@@ -209,7 +231,7 @@ impl Ctx {
                 continue;
             }
             configure(&mut open, alt)?;
-            let mut skel = match open.load() {
+            let skel = match open.load() {
                 Ok(s) => s,
                 Err(e) => {
                     let why = describe_bpf_error("load", &e);
@@ -218,11 +240,13 @@ impl Ctx {
                     continue;
                 }
             };
-            if let Err(e) = skel.attach() {
-                let why = describe_bpf_error("attach", &e);
-                self.verbose(format!("not using {hook} ({}): {why}", alt.label));
-                failures.push(format!("{hook} ({}): {why}", alt.label));
-                continue;
+            match attach_all(skel.object()) {
+                Ok(links) => self.keep_all(links),
+                Err(why) => {
+                    self.verbose(format!("not using {hook} ({}): {why}", alt.label));
+                    failures.push(format!("{hook} ({}): {why}", alt.label));
+                    continue;
+                }
             }
             if let Some(fd) = &self.cgroup {
                 fill_cgroup_map(skel.object(), fd)?;
@@ -248,6 +272,7 @@ impl Ctx {
                 .to_lowercase(),
             ));
         }
+        flush_libbpf_log();
         bail!(
             "cannot trace on this kernel: {}{}",
             failures.join("; "),
@@ -259,6 +284,24 @@ impl Ctx {
         )
     }
 
+    /// Keep what a tool attached itself (a `Link`, or anything whose drop
+    /// detaches) until the tool ends; detached with the rest, in parallel.
+    pub fn keep<T: Send + 'static>(&self, link: T) {
+        self.links.borrow_mut().push(Box::new(link));
+    }
+
+    pub fn keep_all<T: Send + 'static>(&self, links: impl IntoIterator<Item = T>) {
+        let mut l = self.links.borrow_mut();
+        for link in links {
+            l.push(Box::new(link));
+        }
+    }
+
+    /// Detach everything now (e.g. to stop sampling before a final read).
+    pub fn detach_all(&self) {
+        detach_in_parallel(std::mem::take(&mut *self.links.borrow_mut()));
+    }
+
     /// For tools that attach programs themselves after `load` (uprobes,
     /// perf events, many targets): `load` then does not announce readiness,
     /// and the tool calls `ready` once everything is attached.
@@ -268,9 +311,17 @@ impl Ctx {
 
     /// Announce that tracing has begun.
     pub fn ready(&self) {
-        // Tests and scripts wait for this line instead of sleeping.
-        if std::env::var_os("IRONSCOPE_READY").is_some() {
-            eprintln!("{}: ready", self.tool);
+        // Tests and scripts wait for this instead of sleeping: a line on
+        // stderr, or with an absolute path, that file created (a check
+        // that needs no reading of what may be a long stderr).
+        let Some(v) = std::env::var_os("IRONSCOPE_READY") else {
+            return;
+        };
+        eprintln!("{}: ready", self.tool);
+        if v.as_encoded_bytes().first() == Some(&b'/') {
+            if let Err(e) = File::create(&v) {
+                eprintln!("{}: cannot create IRONSCOPE_READY file: {e}", self.tool);
+            }
         }
     }
 
@@ -286,6 +337,70 @@ impl Ctx {
     pub fn out(&self) -> RefMut<'_, Output> {
         self.out.borrow_mut()
     }
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        detach_in_parallel(std::mem::take(self.links.get_mut()));
+        flush_libbpf_log();
+    }
+}
+
+/// Detach links from many threads at once. Each detach of a tracepoint or
+/// fentry waits for an RCU grace period (55-75 ms here for a syscall
+/// tracepoint); one after another, fsslower's 26 took 2 s to exit, while
+/// waits that overlap share their grace periods.
+pub fn detach_in_parallel(links: Vec<Box<dyn Send>>) {
+    const THREADS: usize = 32;
+    if links.len() <= 1 {
+        return;
+    }
+    let per = links.len().div_ceil(THREADS);
+    let mut links = links;
+    std::thread::scope(|s| {
+        while !links.is_empty() {
+            let chunk: Vec<Box<dyn Send>> = links.drain(..per.min(links.len())).collect();
+            // A thread that cannot start drops its chunk right here.
+            let _ = std::thread::Builder::new().spawn_scoped(s, move || drop(chunk));
+        }
+    });
+}
+
+/// Attach every loaded program that names its own target in its section
+/// (what a skeleton's attach does), one link each. Programs libbpf cannot
+/// attach by section alone (a uprobe without a path, a perf event) are the
+/// tool's to attach. The error names the program that failed.
+fn attach_all(obj: &Object) -> std::result::Result<Vec<libbpf_rs::Link>, String> {
+    let mut links = Vec::new();
+    for prog in obj.progs_mut() {
+        if !prog.autoload() {
+            continue;
+        }
+        // SAFETY: a live program of a loaded object.
+        let auto = unsafe {
+            libbpf_rs::libbpf_sys::bpf_program__autoattach(prog.as_libbpf_object().as_ptr())
+        };
+        if !auto {
+            continue;
+        }
+        match prog.attach() {
+            Ok(l) => links.push(l),
+            // EOPNOTSUPP: the section names no target.
+            Err(e) if e.kind() == libbpf_rs::ErrorKind::Unsupported => {}
+            Err(e) => {
+                let why = describe_bpf_error("attach", &e);
+                let section = prog.section().to_string_lossy().into_owned();
+                detach_in_parallel(
+                    links
+                        .into_iter()
+                        .map(|l| Box::new(l) as Box<dyn Send>)
+                        .collect(),
+                );
+                return Err(format!("{why} ({section})"));
+            }
+        }
+    }
+    Ok(links)
 }
 
 /// Open a skeleton, relocating against `IRONSCOPE_BTF` when it is set.

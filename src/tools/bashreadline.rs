@@ -180,11 +180,12 @@ fn run(inv: &Invocation) -> Result<()> {
     })?;
     let pid = args.common.pid.map_or(-1, |p| p as i32);
     let opts = UprobeOpts { retprobe: true, ..Default::default() };
-    let _link = skel
+    let link = skel
         .progs
         .uretprobe_readline
         .attach_uprobe_with_opts(pid, &target.path, target.func.offset as usize, opts)
         .with_context(|| format!("cannot attach a uretprobe to readline in {}", target.path.display()))?;
+    ctx.keep(link);
     ctx.ready();
 
     if !ctx.common.json {

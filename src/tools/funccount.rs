@@ -498,7 +498,7 @@ fn run(inv: &Invocation) -> Result<()> {
     let first = targets[0].name.clone();
     let target_cpu = args.cpu.map_or(-1, |c| c as i32);
     let mut last_attach_error: Option<anyhow::Error> = None;
-    let (skel, alt, attached) = loop {
+    let (skel, alt, mut attached) = loop {
         let loaded = ctx.load::<FunccountSkelBuilder>(&plan[start..], |open, alt| {
             let fentry = alt.progs[0] == "fentry_count";
             let entries = if fentry { by_address_entries } else { targets.len() as u32 };
@@ -556,6 +556,8 @@ fn run(inv: &Invocation) -> Result<()> {
         );
     }
     ctx.verbose(format!("{} probes attached ({})", attached.probes(&alt), alt.label));
+    ctx.keep_all(std::mem::take(&mut attached.links));
+    ctx.keep_all(std::mem::take(&mut attached.copies));
 
     let counts = find_map(skel.object(), "counts")?;
     let by_address = if alt.progs[0] == "fentry_count" { Some(KernelSyms::load()?) } else { None };
@@ -618,7 +620,6 @@ fn run(inv: &Invocation) -> Result<()> {
         ctx.out().line("Detaching...")?;
         ctx.out().flush()?;
     }
-    drop(attached);
     Ok(())
 }
 

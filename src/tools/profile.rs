@@ -485,6 +485,7 @@ fn run(inv: &Invocation) -> Result<()> {
         let _ = fd.into_raw_fd();
         links.push(link);
     }
+    ctx.keep_all(links);
     ctx.verbose(format!("sampling CPUs {}", list(&cpus)));
     ctx.ready();
 
@@ -494,7 +495,7 @@ fn run(inv: &Invocation) -> Result<()> {
     }
     ctx.run_interval(None, None, |_| Ok(()))?;
     // Stop sampling before reading, so the report is one consistent set.
-    drop(links);
+    ctx.detach_all();
     report(&ctx, &args, skel.object())
 }
 

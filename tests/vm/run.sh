@@ -157,40 +157,71 @@ for src in "$VM"/helpers/*.c; do
 	gcc -static -O2 -Wall -Wextra -o "$exe" "$src" || die "building $src failed"
 done
 
-STAGE=$OUT/root
-rm -rf "$STAGE"
-mkdir -p "$STAGE"/{bin,sbin,proc,sys,dev,tmp,mnt,root,vmtest/bin,vmtest/cases}
-cp "$BUSYBOX" "$STAGE/bin/busybox"
+# The base tree every guest's initramfs is made from (cases added per guest).
+BASE=$OUT/root
+rm -rf "$BASE" "$OUT"/guest-*
+mkdir -p "$BASE"/{bin,sbin,proc,sys,dev,tmp,mnt,root,vmtest/bin,vmtest/cases}
+cp "$BUSYBOX" "$BASE/bin/busybox"
 for applet in $("$BUSYBOX" --list); do
-	[ "$applet" = busybox ] || ln -s busybox "$STAGE/bin/$applet"
+	[ "$applet" = busybox ] || ln -s busybox "$BASE/bin/$applet"
 done
-ln -s ../bin/busybox "$STAGE/sbin/init"
+ln -s ../bin/busybox "$BASE/sbin/init"
 if [ -x "$BIN" ]; then
-	cp "$BIN" "$STAGE/bin/ironscope"
+	cp "$BIN" "$BASE/bin/ironscope"
 	for t in "${TOOLS[@]}"; do
 		# A tool named like an applet wins: the tool is what is under test.
-		[ -L "$STAGE/bin/$t" ] && say "note: tool $t shadows busybox's applet"
-		ln -sfn ironscope "$STAGE/bin/$t"
+		[ -L "$BASE/bin/$t" ] && say "note: tool $t shadows busybox's applet"
+		ln -sfn ironscope "$BASE/bin/$t"
 	done
 fi
-cp "$HELPERS"/* "$STAGE/vmtest/bin/"
-cp "$VM/lib.sh" "$STAGE/vmtest/lib.sh"
-cp "${CASES[@]}" "$STAGE/vmtest/cases/"
-install -m 0755 "$VM/init" "$STAGE/init"
-cat >"$STAGE/vmtest/config" <<EOF
+cp "$HELPERS"/* "$BASE/vmtest/bin/"
+cp "$VM/lib.sh" "$BASE/vmtest/lib.sh"
+install -m 0755 "$VM/init" "$BASE/init"
+cat >"$BASE/vmtest/config" <<CONF
 VMT_ONLY="$ONLY"
 VMT_CASE_TIMEOUT=$CASE_TIMEOUT
 VMT_MODULES="$MODULES"
 VMT_SHELL="${VMTEST_SHELL:-}"
-EOF
+CONF
 
-# --- one guest -----------------------------------------------------------------
+# --- guests: every kernel at once, each kernel's cases split over shards -------
 
-# The kernel's modules the cases asked for, with their dependencies, into the
-# staging tree (replacing any other kernel's).
+# One TCG thread per guest, so as many guests as cores run side by side.
+# A guest idles while a case waits, so a shard or two more than cores can
+# still pay; VMTEST_JOBS sets the number of guests at once.
+NK=$(wc -w <<<"$KERNELS")
+JOBS=${VMTEST_JOBS:-$(nproc)}
+[ -n "${VMTEST_SHELL:-}" ] && JOBS=1
+SHARDS=$(((JOBS + NK - 1) / NK))
+[ "$SHARDS" -ge 1 ] || SHARDS=1
+[ "$SHARDS" -le ${#CASES[@]} ] || SHARDS=${#CASES[@]}
+
+# Cases per shard: longest first onto the least loaded shard, by the times
+# of the last run (target/vm/times.txt: "case seconds"); unknown cases
+# count as 5 s. Prints "shard case" lines.
+plan_shards() {
+	local f
+	for f in "${CASES[@]}"; do basename "$f" .sh; done |
+		awk -v shards="$SHARDS" -v times="$OUT/times.txt" '
+		BEGIN { while ((getline l < times) > 0) { split(l, w, " "); t[w[1]] += w[2] } }
+		{ n++; name[n] = $1; cost[n] = ($1 in t) ? t[$1] : 5 }
+		END {
+			for (i = 1; i <= n; i++) order[i] = i
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (cost[order[j]] > cost[order[i]]) { x = order[i]; order[i] = order[j]; order[j] = x }
+			for (i = 1; i <= n; i++) {
+				best = 0
+				for (s = 1; s < shards; s++) if (load[s] < load[best]) best = s
+				load[best] += cost[order[i]]
+				print best, name[order[i]]
+			}
+		}'
+}
+SHARD_PLAN=$(plan_shards)
+
+# Module files for one kernel, with their dependencies, into a guest's tree.
 stage_modules() {
-	local kdir=$1 kver=$2 m line ko need=()
-	rm -rf "$STAGE/lib/modules"
+	local stage=$1 kdir=$2 kver=$3 m line ko need=()
 	[ -n "$MODULES" ] || return 0
 	local modroot=$kdir/lib/modules/$kver
 	# The .deb ships no modules.dep (its postinst makes it); busybox depmod
@@ -198,11 +229,11 @@ stage_modules() {
 	[ -f "$modroot/modules.dep" ] || "$BUSYBOX" depmod -b "$kdir" "$kver"
 	for m in $MODULES; do
 		line=$(grep -E "(^|/)${m//-/[-_]}\.ko(\.xz|\.gz|\.zst)?:" "$modroot/modules.dep" | head -n 1 || true)
-		[ -n "$line" ] || die "module $m not in $kver"
+		[ -n "$line" ] || { say "module $m not in $kver"; return 1; }
 		# shellcheck disable=SC2206 # the line is space-separated paths
 		need+=(${line//:/})
 	done
-	local dst=$STAGE/lib/modules/$kver
+	local dst=$stage/lib/modules/$kver
 	for ko in $(printf '%s\n' "${need[@]}" | sort -u); do
 		mkdir -p "$dst/$(dirname "$ko")"
 		# Stored plain (6.12 ships .ko.xz): busybox insmod in the guest may
@@ -210,68 +241,84 @@ stage_modules() {
 		case "$ko" in
 		*.xz) "$BUSYBOX" unxz -c "$modroot/$ko" >"$dst/${ko%.xz}" ;;
 		*.gz) "$BUSYBOX" gunzip -c "$modroot/$ko" >"$dst/${ko%.gz}" ;;
-		*.zst) zstd -q -d -c "$modroot/$ko" >"$dst/${ko%.zst}" || die "zstd needed for $ko" ;;
+		*.zst) zstd -q -d -c "$modroot/$ko" >"$dst/${ko%.zst}" || { say "zstd needed for $ko"; return 1; } ;;
 		*) cp "$modroot/$ko" "$dst/$ko" ;;
 		esac
 	done
 	sed -E 's/\.ko\.(xz|gz|zst)/.ko/g' "$modroot/modules.dep" >"$dst/modules.dep"
 }
 
-# Boot one kernel series with the staged cases; sets FAILED unless all passed.
-run_guest() {
-	local series=$1 budget=$2 kdir=${KDIRS[$1]} vmlinuz kver initrd disk log qrc boot secs
+# Build guest $1 (series $2, shard $3): its tree, initramfs and disk. Prints
+# its case names into $dir/cases.
+prepare_guest() {
+	local g=$1 series=$2 shard=$3 dir=$OUT/guest-$1 kdir=${KDIRS[$2]} vmlinuz kver name
+	mkdir -p "$dir"
+	cp -a "$BASE" "$dir/root"
+	: >"$dir/cases"
+	while read -r s name; do
+		[ "$s" = "$shard" ] || continue
+		cp "$VM/cases/$name.sh" "$dir/root/vmtest/cases/"
+		echo "$name" >>"$dir/cases"
+	done <<<"$SHARD_PLAN"
 	vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -n 1)
 	kver=${vmlinuz##*/vmlinuz-}
-	stage_modules "$kdir" "$kver"
-
+	echo "$vmlinuz" >"$dir/vmlinuz"
+	echo "$kver" >"$dir/kver"
+	stage_modules "$dir/root" "$kdir" "$kver" || return 1
 	# Uncompressed: the kernel unpacks it faster than it would gunzip under TCG.
-	initrd=$OUT/initrd.cpio
-	(cd "$STAGE" && find . -print0 | sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$initrd"
-
+	(cd "$dir/root" && find . -print0 | sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$dir/initrd.cpio"
+	rm -rf "$dir/root"
 	# A fresh ext4 image per guest, so no case sees another run's files. Inode
 	# tables and journal are zeroed here, not lazily in the guest, so no kernel
 	# thread writes to the disk behind the block tools' backs.
-	local seed=$OUT/seed
-	rm -rf "$seed" && mkdir -p "$seed"
+	local seed=$dir/seed
+	mkdir -p "$seed"
 	echo "ironscope vmtest disk" >"$seed/ironscope-disk"
-	disk=$OUT/disk.img
-	rm -f "$disk"
-	truncate -s 256M "$disk"
-	mkfs.ext4 -q -F -L ironscope -E lazy_itable_init=0,lazy_journal_init=0 -d "$seed" "$disk" ||
-		die "mkfs.ext4 failed"
+	truncate -s 256M "$dir/disk.img"
+	mkfs.ext4 -q -F -L ironscope -E lazy_itable_init=0,lazy_journal_init=0 -d "$seed" "$dir/disk.img" ||
+		{ say "mkfs.ext4 failed"; return 1; }
+}
 
-	log=$OUT/console-$series.log
+# Boot guest $1 (label $2) within $3 seconds; the console goes to
+# $dir/console.log, qemu's status to $dir/qrc, its wall time to $dir/secs.
+# Live progress: one line per finished case, with the case's guest time.
+boot_guest() {
+	local g=$1 label=$2 budget=$3 dir=$OUT/guest-$1 boot qrc
 	local qemu=(qemu-system-x86_64 -accel "$ACCEL" -cpu max -m 2G -smp 2 -nographic -no-reboot
 		-nic none
-		-kernel "$vmlinuz" -initrd "$initrd"
+		-kernel "$(cat "$dir/vmlinuz")" -initrd "$dir/initrd.cpio"
 		-append "console=ttyS0 quiet panic=-1 oops=panic"
-		-drive "file=$disk,if=none,id=d0,format=raw" -device nvme,serial=ironscope,drive=d0)
-
-	say "booting $kver (${budget}s left) with: ${CASE_NAMES[*]}"
+		-drive "file=$dir/disk.img,if=none,id=d0,format=raw" -device nvme,serial=ironscope,drive=d0)
 	boot=$(date +%s)
 	if [ -n "${VMTEST_SHELL:-}" ]; then
 		# Interactive: the console is this terminal; a shell follows the cases.
 		"${qemu[@]}" || true
+		echo 0 >"$dir/qrc"
+		echo 0 >"$dir/secs"
 		return 0
 	fi
 	set +e
 	# sed -u strips the serial CRs and the firmware's escape codes without
 	# buffering, so progress shows live.
 	timeout -k 10 "$budget" "${qemu[@]}" </dev/null 2>&1 |
-		sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' | tee "$log" |
-		if [ -n "${VMTEST_VERBOSE:-}" ]; then cat; else
-			grep --line-buffered -E '^@@IRONSCOPE (CASE .* (PASS|FAIL)|WARN|BOOT|DONE)'; fi
+		sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' | tee "$dir/console.log" |
+		if [ -n "${VMTEST_VERBOSE:-}" ]; then sed -u "s/^/[$label] /"; else
+			awk -v label="$label" '
+				/^@@IRONSCOPE TIME / { t = sprintf("%6.2fs", $4 / 100); next }
+				/^@@IRONSCOPE CASE .* (PASS|FAIL)$/ { printf "[%s] %-4s %s %s\n", label, $4, t, $3; fflush(); next }
+				/^@@IRONSCOPE (WARN|BOOT|DONE)/ { print "[" label "] " substr($0, 13); fflush() }'
+		fi
 	qrc=${PIPESTATUS[0]}
 	set -e
-	secs=$(($(date +%s) - boot))
-	verdict "$log" "$qrc" "$budget" "$kver" "$secs" || FAILED=1
+	echo "$qrc" >"$dir/qrc"
+	echo $(($(date +%s) - boot)) >"$dir/secs"
 }
 
 # Judge one guest's console; on failure show the guest's own words.
 verdict() {
-	local log=$1 qrc=$2 budget=$3 kver=$4 secs=$5 problems=() bad_scripts=() name end c s
+	local log=$1 qrc=$2 budget=$3 kver=$4 secs=$5 cases_file=$6 problems=() bad_scripts=() name end c s
 	local kerr='Kernel panic|BUG:|Oops:|general protection fault|WARNING: CPU:'
-	[ "$qrc" -eq 124 ] && problems+=("guest timed out (VMTEST_TIMEOUT budget: ${budget}s left)")
+	[ "$qrc" -eq 124 ] && problems+=("guest timed out (VMTEST_TIMEOUT budget: ${budget}s)")
 	[ "$qrc" -ne 0 ] && [ "$qrc" -ne 124 ] && problems+=("qemu exited with status $qrc")
 	grep -qE "$kerr" "$log" && problems+=("kernel error: $(grep -m1 -E "$kerr" "$log")")
 	grep -q '^@@IRONSCOPE DONE' "$log" || problems+=("guest did not reach the end of its run")
@@ -279,7 +326,8 @@ verdict() {
 	local failed_cases
 	failed_cases=$(sed -n 's/^@@IRONSCOPE CASE \(.*\) FAIL$/\1/p' "$log")
 	for c in $failed_cases; do problems+=("case $c failed"); done
-	for name in "${CASE_NAMES[@]}"; do
+	while read -r name; do
+		[ -n "$name" ] || continue
 		end=$(sed -n "s/^@@IRONSCOPE SCRIPT $name END rc=//p" "$log")
 		if [ -z "$end" ]; then
 			grep -q '^@@IRONSCOPE DONE' "$log" && problems+=("script $name never ran")
@@ -296,7 +344,7 @@ verdict() {
 			problems+=("script $name reported no passing case")
 			bad_scripts+=("$name")
 		fi
-	done
+	done <"$cases_file"
 	local passed
 	passed=$(grep -c '^@@IRONSCOPE CASE .* PASS$' "$log" || true)
 	if [ ${#problems[@]} -eq 0 ]; then
@@ -334,21 +382,56 @@ verdict() {
 
 # --- every kernel, within one time budget ---------------------------------------
 
-# Not in an `if`/`||` (bash would switch off set -e inside); run_guest reports
-# through FAILED instead of its status.
-FAILED=
 # Fetch every kernel first: the time budget is for guests, not downloads.
 declare -A KDIRS
 for series in $KERNELS; do KDIRS[$series]=$(kernel_dir "$series"); done
-GUEST_START=$(date +%s)
+
+GUESTS=()
+g=0
 for series in $KERNELS; do
-	left=$((TIMEOUT - ($(date +%s) - GUEST_START)))
-	if [ "$left" -le 10 ]; then
-		say "FAIL: no time left for the $series kernel (VMTEST_TIMEOUT=${TIMEOUT}s)"
-		FAILED=1
-		break
-	fi
-	run_guest "$series" "$left"
+	for ((shard = 0; shard < SHARDS; shard++)); do
+		prepare_guest "$g" "$series" "$shard" || die "preparing the $series guest failed"
+		[ -s "$OUT/guest-$g/cases" ] && GUESTS+=("$g:$series:$shard")
+		g=$((g + 1))
+	done
 done
-say "$([ -z "$FAILED" ] && echo PASS || echo FAIL): kernels $KERNELS; guests $(($(date +%s) - GUEST_START))s, total $(($(date +%s) - START))s"
+say "${#GUESTS[@]} guest(s) at once ($NK kernel(s) x $SHARDS shard(s)), ${TIMEOUT}s budget, ${#CASES[@]} case script(s)"
+
+GUEST_START=$(date +%s)
+pids=()
+for spec in "${GUESTS[@]}"; do
+	IFS=: read -r g series shard <<<"$spec"
+	label=$series
+	[ "$SHARDS" -gt 1 ] && label=$series/$shard
+	boot_guest "$g" "$label" "$TIMEOUT" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+WALL=$(($(date +%s) - GUEST_START))
+
+FAILED=
+: >"$OUT/times.new"
+for spec in "${GUESTS[@]}"; do
+	IFS=: read -r g series shard <<<"$spec"
+	dir=$OUT/guest-$g
+	log=$OUT/console-$series.log
+	[ "$SHARDS" -gt 1 ] && log=$OUT/console-$series-$shard.log
+	mv "$dir/console.log" "$log" 2>/dev/null || : >"$log"
+	verdict "$log" "$(cat "$dir/qrc" 2>/dev/null || echo 1)" "$TIMEOUT" "$(cat "$dir/kver")" \
+		"$(cat "$dir/secs" 2>/dev/null || echo 0)" "$dir/cases" || FAILED=1
+	# Per case script: its guest seconds, for the next run's shard plan.
+	awk -v s="$series" '/^@@IRONSCOPE TIME / { split($3, c, ":"); t[c[1]] += $4 / 100 }
+		END { for (k in t) printf "%s %s %.2f\n", s, k, t[k] }' "$log" >>"$OUT/times.new"
+done
+
+# Guest time per kernel, and the slowest scripts: where the budget goes.
+for series in $KERNELS; do
+	awk -v s="$series" '$1 == s { n++; sum += $3 } END { printf "vmtest: %s: %d script(s), %.0fs of case time\n", s, n, sum }' "$OUT/times.new" >&2
+done
+sort -k3,3nr "$OUT/times.new" | head -n 8 | awk '{ printf "vmtest:   slowest: %-6s %-16s %6.1fs\n", $1, $2, $3 }' >&2
+# The plan for next time: a script's cost is its sum over kernels.
+if [ -z "$ONLY" ]; then
+	awk '{ t[$2] += $3 } END { for (k in t) printf "%s %.2f\n", k, t[k] }' "$OUT/times.new" | sort >"$OUT/times.txt"
+fi
+say "$([ -z "$FAILED" ] && echo PASS || echo FAIL): kernels $KERNELS; guests ${WALL}s wall, total $(($(date +%s) - START))s"
 [ -z "$FAILED" ]

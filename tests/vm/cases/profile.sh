@@ -12,7 +12,7 @@ spinner() {
 
 check() {
 	spinner 30
-	tool_run --attach "$1" -p "$SPID" -f -F 99 4
+	tool_run --attach "$1" -p "$SPID" -f -F 299 2
 	kill "$SBG" 2>/dev/null
 	wait "$SBG" 2>/dev/null
 	[ -s "$OUT" ] || fail "no samples"
@@ -28,7 +28,7 @@ check() {
 
 json() {
 	spinner 30
-	tool_run --json -U -p "$SPID" -F 99 3
+	tool_run --json -U -p "$SPID" -F 299 1
 	kill "$SBG" 2>/dev/null
 	wait "$SBG" 2>/dev/null
 	expect_line "$OUT" "\"pid\":$SPID," '"comm":"vmt-spin"' '"func":"vmt_spin_target"' '"module":"/vmtest/bin/vmt-spin"'
@@ -38,7 +38,7 @@ json() {
 kernel_stacks() {
 	dd if=/dev/zero of=/dev/null bs=1 2>/dev/null &
 	DBG=$!
-	tool_run -K -a -f -p "$DBG" -F 99 3
+	tool_run -K -a -f -p "$DBG" -F 299 1
 	kill "$DBG" 2>/dev/null
 	wait "$DBG" 2>/dev/null
 	expect_line "$OUT" ';do_syscall_64_[k];'
